@@ -1,0 +1,1 @@
+"""Alerts: rules, lifecycle, notifications through the email outbox, and reports."""

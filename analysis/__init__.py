@@ -1,0 +1,1 @@
+"""Analysis: normalization, segmentation, monitoring plans, classifiers and event grouping."""

@@ -1,0 +1,1 @@
+"""Web: FastAPI JSON API, Chinese HTML pages, the scheduler and the demo."""

@@ -1,0 +1,1 @@
+"""Crawlers: sources, crawl runs, posts and the Scrapy project that fills them."""

@@ -99,7 +99,7 @@ def sparkline(values: list[int], width: int = 120, height: int = 28,
     """A tiny bar chart of daily counts."""
     peak = max(values, default=0) or 1
     n = max(1, len(values))
-    bar_w = width / n
+    bar_w = min(width / n, 22.0)
     parts = [f'<svg class="spark" viewBox="0 0 {width} {height}" '
              'xmlns="http://www.w3.org/2000/svg" aria-hidden="true">']
     for i, v in enumerate(values):

@@ -64,7 +64,8 @@ def make_sample(session: Session) -> Sample:
     event = factories.make_event(session, title="生育登记窗口推诿", post_count=3,
                                  negative_count=3, relevant_count=3, topics=["registration"])
     texts = [
-        ("办理生育登记被推诿", "我去街道办生育登记，窗口工作人员态度很差，让我来回跑了三趟还没办好。"),
+        ("办理生育登记被推诿",
+         "我去街道办生育登记，窗口工作人员态度很差，让我来回跑了三趟还没办好。"),
         ("再说一次生育登记的事", "社区说要先开计生证明，街道说不用，到底谁说了算？推诿扯皮。"),
         ("<script>alert('x')</script>投诉",
          "窗口 <img src=x onerror=\"document.title='pwned'\"> 乱收费，生育登记还要交钱？"),

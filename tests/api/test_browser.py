@@ -1,0 +1,149 @@
+"""Real Chromium (the Debian package) driven by Playwright against uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from tests.api.conftest import PASSWORD, Sample, alert_row
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(app, sample: Sample) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """uvicorn serving the app on a free loopback port, in a thread."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the module (never downloaded: the system one)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    """A fresh browser context (no cookies) and page, Chinese locale."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+def _login(page, base: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def test_anonymous_is_redirected_to_login(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live_server}/dashboard")
+    assert page.url.startswith(f"{live_server}/login")
+    assert page.locator("input[name=username]").is_visible()
+    assert "登录" in page.content()
+
+
+def test_staff_works_an_alert_to_resolution(page, live_server: str, sample: Sample,
+                                            session) -> None:  # type: ignore[no-untyped-def]
+    _login(page, live_server, "staff")
+    assert page.url == f"{live_server}/"
+    link = page.locator("a.alert-link", has_text="生育登记窗口推诿")
+    assert link.is_visible()
+    assert page.locator(".row-overdue").count() >= 1  # the red alert is past due
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "alerts.png"), full_page=True)
+
+    link.click()
+    page.wait_for_url(f"{live_server}/alerts/{sample.alert_id}")
+    assert page.locator("h1.alert-title").inner_text() == "生育登记窗口推诿，群众反映强烈"
+    assert page.locator("article.post mark", has_text="推诿").count() >= 1
+    page.screenshot(path=str(SCREENSHOTS / "alert_detail.png"), full_page=True)
+
+    page.click("button:has-text('确认')")
+    page.wait_for_load_state("networkidle")
+    assert page.locator(".badges .badge.state-acknowledged").count() == 1
+    page.fill("textarea[name=note]", "已电话联系当事人，窗口已整改。")
+    page.click("button:has-text('办结')")
+    page.wait_for_load_state("networkidle")
+    assert page.locator(".badges .badge.state-resolved").count() == 1
+    assert "已电话联系当事人" in page.locator("#notes").inner_text()
+    audit = page.locator("ol.audit").inner_text()
+    assert "staff" in audit and "已办结" in audit
+    alert = alert_row(session, sample.alert_id)
+    assert alert.state == "resolved"
+
+
+def test_hostile_post_shows_as_text_and_runs_nothing(page, live_server: str,
+                                                     sample: Sample) -> None:  # type: ignore[no-untyped-def]
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    _login(page, live_server, "staff")
+    page.goto(f"{live_server}/alerts/{sample.alert_id}")
+    card = page.locator(f"#post-{sample.post_ids[2]}")
+    assert "<script>alert('x')</script>投诉" in card.locator(".post-title").inner_text()
+    assert 'onerror="document.title' in card.locator(".post-text").inner_text()
+    assert page.locator("article.post script").count() == 0
+    assert page.locator("article.post img").count() == 0
+    page.wait_for_timeout(300)
+    assert dialogs == []
+    assert page.title() != "pwned"
+    page.goto(f"{live_server}/posts?q=script")
+    assert page.locator("article.post script").count() == 0
+    assert dialogs == []
+
+
+def test_staff_cannot_open_admin_pages(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    _login(page, live_server, "staff")
+    assert page.locator("nav.mainnav a", has_text="管理").count() == 0
+    response = page.goto(f"{live_server}/admin/users")
+    assert response is not None and response.status == 403
+    assert "仅限管理员" in page.content()

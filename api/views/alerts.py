@@ -14,6 +14,7 @@ from api import queries
 from api.charts import sparkline
 from api.deps import SessionDep, UserDep
 from api.forms import clean, parse_date, parse_int, verify_csrf
+from api.labels import corrected_post_ids
 from api.templating import render
 from api.websession import flash
 from core.errors import UserError
@@ -156,6 +157,7 @@ def alert_page(request: Request, alert_id: int, session: SessionDep, user: UserD
         timeline_svg=sparkline([c for _, c in timeline_days], width=240, height=40,
                                color="#dc2626"),
         back=f"/alerts/{alert.id}",
+        corrected=corrected_post_ids(session, [r.post.id for r in detail["rows"]]),
         **detail,
     )
 

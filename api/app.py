@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import CsrfFailed, Forbidden, LoginRequired, UserDep
+from api.queries import DailyStatsCache
 from api.templating import make_templates, render
 from api.websession import COOKIE_NAME, LoginRateLimiter, SessionSigner, new_session, write_cookie
 from core.config import Settings, get_settings
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signer = SessionSigner(settings.secret())
     app.state.login_limiter = LoginRateLimiter()
     app.state.topic_labels = TopicLabels(app.state.session_factory)
+    app.state.daily_stats = DailyStatsCache()
     app.state.templates = make_templates(settings, app.state.topic_labels)
 
     @app.middleware("http")

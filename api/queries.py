@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,15 +207,26 @@ class PostRow:
 
 def alert_posts_rows(session: Session, alert: Alert, limit: int = 200) -> list[PostRow]:
     """The alert's posts and, for an event alert, the rest of the event's posts (newest first)."""
-    linked = select(alert_posts.c.post_id).where(alert_posts.c.alert_id == alert.id)
-    cond = Post.id.in_(linked)
+    # two indexed look-ups instead of one OR across tables, which would scan every post
+    ids = set(
+        session.scalars(select(alert_posts.c.post_id).where(alert_posts.c.alert_id == alert.id))
+    )
     if alert.event_id:
-        cond = or_(cond, Analysis.event_id == alert.event_id)
+        ids.update(
+            session.scalars(
+                select(Analysis.post_id)
+                .where(Analysis.event_id == alert.event_id)
+                .order_by(Analysis.post_id.desc())
+                .limit(limit * 5)
+            )
+        )
+    if not ids:
+        return []
     rows = session.execute(
         select(Post, Analysis, Source)
         .outerjoin(Analysis, Analysis.post_id == Post.id)
         .outerjoin(Source, Source.id == Post.source_id)
-        .where(cond)
+        .where(Post.id.in_(sorted(ids)))
         .order_by(Post.published_at.desc(), Post.id.desc())
         .limit(limit)
     ).all()
@@ -338,48 +352,95 @@ def _local_day(column: Any, session: Session, tz: Any) -> Any:
     return func.date(func.timezone(str(tz), column))
 
 
-def dashboard(session: Session, *, tz: Any, days: int = 30) -> dict[str, Any]:
+class DailyStatsCache:
+    """Per-day post counts by (relevant, sentiment, topics) for closed days, kept a few minutes.
+
+    Past days barely change, so only today is counted on every view; a day's counts are
+    recounted after `ttl` seconds so late posts and label corrections still show up.
+    """
+
+    def __init__(self, ttl: float = 600.0) -> None:
+        self.ttl = ttl
+        self._days: dict[str, tuple[float, list[tuple[Any, ...]]]] = {}
+        self._lock = threading.Lock()
+
+    def rows(self, session: Session, tz: Any, start_day: dt.date,
+             today: dt.date) -> list[tuple[Any, ...]]:
+        """Grouped rows (day, relevant, sentiment, topics text, count) from start_day to today."""
+        now = time.monotonic()
+        days = [start_day + dt.timedelta(days=i) for i in range((today - start_day).days)]
+        with self._lock:
+            missing = [d for d in days
+                       if d.isoformat() not in self._days
+                       or now - self._days[d.isoformat()][0] > self.ttl]
+        out: list[tuple[Any, ...]] = []
+        if missing:
+            fetched = _grouped_counts(session, tz, min(missing), max(missing) +
+                                      dt.timedelta(days=1))
+            by_day: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+            for row in fetched:
+                by_day[row[0]].append(row)
+            with self._lock:
+                for d in missing:
+                    self._days[d.isoformat()] = (now, by_day.get(d.isoformat(), []))
+        with self._lock:
+            for d in days:
+                out.extend(self._days[d.isoformat()][1])
+            if len(self._days) > 800:
+                for key in sorted(self._days)[: len(self._days) - 800]:
+                    del self._days[key]
+        out.extend(_grouped_counts(session, tz, today, today + dt.timedelta(days=1)))
+        return out
+
+
+def _grouped_counts(session: Session, tz: Any, first: dt.date,
+                    end: dt.date) -> list[tuple[Any, ...]]:
+    day = _local_day(Post.published_at, session, tz)
+    topics_text = cast(Analysis.topics, String)
+    rows = session.execute(
+        select(day, Analysis.relevant, Analysis.sentiment, topics_text, func.count())
+        .select_from(Post)
+        .outerjoin(Analysis, Analysis.post_id == Post.id)
+        .where(Post.published_at >= day_bounds(first, tz), Post.published_at < day_bounds(end, tz))
+        .group_by(day, Analysis.relevant, Analysis.sentiment, topics_text)
+    ).all()
+    return [(str(d)[:10], rel, senti, topics, count) for d, rel, senti, topics, count in rows]
+
+
+def dashboard(session: Session, *, tz: Any, days: int = 30,
+              cache: DailyStatsCache | None = None) -> dict[str, Any]:
     """Daily volumes, negative share per topic, top events and source health for the overview."""
     now = utcnow()
     today = now.astimezone(tz).date()
     start_day = today - dt.timedelta(days=days - 1)
     start = day_bounds(start_day, tz)
-    day = _local_day(Post.published_at, session, tz)
-    rows = session.execute(
-        select(
-            day,
-            Analysis.relevant,
-            Analysis.sentiment,
-            cast(Analysis.topics, String),
-            func.count(),
-        )
-        .select_from(Post)
-        .outerjoin(Analysis, Analysis.post_id == Post.id)
-        .where(Post.published_at >= start)
-        .group_by(day, Analysis.relevant, Analysis.sentiment, cast(Analysis.topics, String))
-    ).all()
-    import json
-
+    if cache is not None:
+        rows = cache.rows(session, tz, start_day, today)
+    else:
+        rows = _grouped_counts(session, tz, start_day, today + dt.timedelta(days=1))
     daily: dict[str, Counter[str]] = defaultdict(Counter)
     topic_total: Counter[str] = Counter()
     topic_negative: Counter[str] = Counter()
     topic_daily: dict[str, Counter[str]] = defaultdict(Counter)
-    for day_value, relevant, sentiment, topics_text, count in rows:
-        key = str(day_value)[:10]
+    parsed: dict[str, list[str]] = {}
+    for key, relevant, sentiment, topics_text, count in rows:
         daily[key]["all"] += count
-        if relevant:
-            daily[key]["relevant"] += count
-            if sentiment == "negative":
-                daily[key]["negative"] += count
+        if not relevant:
+            continue
+        daily[key]["relevant"] += count
+        if sentiment == "negative":
+            daily[key]["negative"] += count
+        if topics_text not in parsed:
             try:
-                topics = json.loads(topics_text) if topics_text else []
+                value = json.loads(topics_text) if topics_text else []
             except ValueError:
-                topics = []
-            for code in topics if isinstance(topics, list) else []:
-                topic_total[code] += count
-                topic_daily[code][key] += count
-                if sentiment == "negative":
-                    topic_negative[code] += count
+                value = []
+            parsed[topics_text] = value if isinstance(value, list) else []
+        for code in parsed[topics_text]:
+            topic_total[code] += count
+            topic_daily[code][key] += count
+            if sentiment == "negative":
+                topic_negative[code] += count
     dates = [(start_day + dt.timedelta(days=i)).isoformat() for i in range(days)]
     series = {
         name: [daily[d][name] for d in dates] for name in ("all", "relevant", "negative")

@@ -415,7 +415,8 @@ def list_sources(session: SessionDep, user: UserDep) -> Any:
 def stats(request: Request, session: SessionDep, user: UserDep,
           days: Annotated[int, Query(ge=1, le=365)] = 30) -> Any:
     """Daily volumes, per-topic negative share and alert counts."""
-    data = queries.dashboard(session, tz=request.app.state.settings.tz, days=days)
+    data = queries.dashboard(session, tz=request.app.state.settings.tz, days=days,
+                            cache=request.app.state.daily_stats)
     labels = request.app.state.topic_labels()
     counts = queries.list_alerts(session, queries.AlertFilter(), user=user,
                                  tz=request.app.state.settings.tz, page_size=1)

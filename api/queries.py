@@ -331,7 +331,8 @@ def posts_select(f: PostFilter, tz: Any) -> Select[Any]:
         stmt = stmt.where(Post.published_at < day_bounds(f.date_to + dt.timedelta(days=1), tz))
     if f.relevant_only:
         stmt = stmt.where(Analysis.relevant.is_(True))
-    return stmt.order_by(Post.published_at.desc().nulls_last(), Post.id.desc())
+    # plain DESC so the published_at index serves the order on both engines
+    return stmt.order_by(Post.published_at.desc(), Post.id.desc())
 
 
 def list_posts(session: Session, f: PostFilter, tz: Any,

@@ -17,9 +17,9 @@ def _nice_max(value: float) -> float:
 
 
 def line_chart(dates: list[str], series: dict[str, list[int]], labels: dict[str, str],
-               width: int = 760, height: int = 240, title: str = "") -> Markup:
+               width: int = 1160, height: int = 260, title: str = "") -> Markup:
     """Daily counts as lines with a legend, an axis and a readable title."""
-    left, right, top, bottom = 44, 12, 28, 30
+    left, right, top, bottom = 48, 28, 30, 30
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = _nice_max(max((max(v) if v else 0) for v in series.values()) if series else 0)
     n = max(1, len(dates) - 1)
@@ -32,14 +32,14 @@ def line_chart(dates: list[str], series: dict[str, list[int]], labels: dict[str,
         y = top + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
                      'stroke="#e5e7eb" stroke-width="1"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="13" '
                      f'fill="#6b7280">{peak * i / 4:.0f}</text>')
     step = max(1, len(dates) // 6)
     for i, d in enumerate(dates):
         if i % step == 0 or i == len(dates) - 1:
             x = left + plot_w * i / n
             parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle" '
-                         f'font-size="11" fill="#6b7280">{escape(d[5:])}</text>')
+                         f'font-size="13" fill="#6b7280">{escape(d[5:])}</text>')
     legend_x = left
     for name, values in series.items():
         color = COLORS.get(name, "#0f766e")
@@ -56,14 +56,14 @@ def line_chart(dates: list[str], series: dict[str, list[int]], labels: dict[str,
                              f"<title>{escape(dates[i])}: {v}</title></circle>")
         parts.append(f'<rect x="{legend_x}" y="8" width="12" height="12" rx="2" fill="{color}"/>')
         label = escape(labels.get(name, name))
-        parts.append(f'<text x="{legend_x + 16}" y="18" font-size="12" fill="#374151">'
+        parts.append(f'<text x="{legend_x + 16}" y="18" font-size="13" fill="#374151">'
                      f"{label}</text>")
         legend_x += 28 + 13 * len(labels.get(name, name))
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def topic_bars(topics: list[dict], labels: dict[str, str], width: int = 760) -> Markup:
+def topic_bars(topics: list[dict], labels: dict[str, str], width: int = 1160) -> Markup:
     """Per topic: relevant volume as a bar, negative part in red, negative share as text."""
     row_h, left, right = 26, 150, 90
     height = max(1, len(topics)) * row_h + 10
@@ -82,13 +82,13 @@ def topic_bars(topics: list[dict], labels: dict[str, str], width: int = 760) -> 
         total_w = plot_w * t["total"] / peak
         neg_w = plot_w * t["negative"] / peak
         label = escape(labels.get(t["code"], t["code"]))
-        parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" font-size="12" '
+        parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end" font-size="13" '
                      f'fill="#374151">{label}</text>')
         parts.append(f'<rect x="{left}" y="{y + 4}" width="{total_w:.1f}" height="16" rx="3" '
                      'fill="#bfdbfe"/>')
         parts.append(f'<rect x="{left}" y="{y + 4}" width="{neg_w:.1f}" height="16" rx="3" '
                      f'fill="#dc2626"><title>负面 {t["negative"]} / {t["total"]}</title></rect>')
-        parts.append(f'<text x="{left + total_w + 6:.1f}" y="{y + 16}" font-size="12" '
+        parts.append(f'<text x="{left + total_w + 6:.1f}" y="{y + 16}" font-size="13" '
                      f'fill="#374151">{t["total"]} · 负面{t["share"] * 100:.0f}%</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -105,6 +105,11 @@ def test_alerts_page_and_detail_look_right(page, live_server: str, sample: Sampl
     assert page.locator("h1.alert-title").inner_text() == "生育登记窗口推诿，群众反映强烈"
     assert page.locator("article.post mark", has_text="推诿").count() >= 1
     page.screenshot(path=str(SCREENSHOTS / "alert_detail.png"), full_page=True)
+    page.click("nav.mainnav a:has-text('概览')")
+    assert page.locator("svg.chart").count() == 2
+    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+    page.click("nav.mainnav a:has-text('信息')")
+    page.screenshot(path=str(SCREENSHOTS / "posts.png"), full_page=False)
 
 
 def test_staff_works_an_alert_to_resolution(page, live_server: str, sample: Sample,

@@ -104,7 +104,15 @@ def _trend(f: dict[str, Any]) -> bytes:
     share.set_ylabel("负面占比（%）")
     share.set_ylim(0, 100)
     handles = ax.get_legend_handles_labels()[0] + share.get_legend_handles_labels()[0]
-    ax.legend(handles, ["相关信息数", "负面占比"], loc="upper left", fontsize=8)
+    ax.legend(
+        handles,
+        ["相关信息数", "负面占比"],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.18),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
     ax.set_title(f"{f['month_label']}每日相关信息量与负面占比")
     return _png(fig)
 
@@ -127,6 +135,8 @@ def _sentiment(f: dict[str, Any]) -> bytes:
 
 
 def _topics(f: dict[str, Any]) -> bytes:
+    from matplotlib.ticker import MaxNLocator
+
     rows = list(reversed(f["topics"]))
     fig = _figure(8, 0.42 * len(rows) + 1.2)
     ax = fig.add_subplot()
@@ -137,6 +147,7 @@ def _topics(f: dict[str, Any]) -> bytes:
         ax.barh(labels, values, left=left, color=SENTIMENT_COLORS[key], label=name)
         left = [a + b for a, b in zip(left, values, strict=True)]
     ax.set_xlabel("相关信息（条）")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("各业务领域信息量与情感")
     ax.legend(loc="lower right", fontsize=8)
     return _png(fig)
@@ -158,7 +169,10 @@ def _alerts(f: dict[str, Any]) -> bytes:
         ax.bar(
             [p + (i - 1) * width for p in x], [r[key] for r in rows], width, label=name, color=color
         )
-    ax.set_xticks(list(x), [f"{r['label']}（{r['severity']}）" for r in rows])
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xticks(list(x), [r["label"] for r in rows])
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("告警（条）")
     ax.set_title("告警产生与处置情况（按等级）")
     ax.legend(fontsize=8)

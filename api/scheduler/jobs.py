@@ -135,9 +135,9 @@ def analyze_and_evaluate(settings: Settings, now: dt.datetime | None = None) -> 
 
 def crawl_job(name: str, settings: Settings, now: dt.datetime) -> None:
     """Crawl one source, then analyse and evaluate what came in."""
-    from crawlers.runner import crawl
-
     try:
+        from crawlers.runner import crawl
+
         results = crawl(names=[name], sources_file=settings.sources_file, trigger="schedule")
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"

@@ -11,6 +11,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEv
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -101,10 +102,24 @@ def _load_sources(settings: Settings) -> list[Any]:
         raise
 
 
-def create_scheduler(settings: Settings | None = None) -> BackgroundScheduler:
+class Scheduler(BackgroundScheduler):
+    """APScheduler's background scheduler that never touches due jobs once shut down.
+
+    APScheduler 3 wakes its thread on shutdown and may then advance a due job's next run time
+    without running it; a stopped scheduler (or one only opened to read or sync the job store)
+    must leave missed runs alone so the next start still runs them.
+    """
+
+    def _process_jobs(self) -> float | None:
+        if self.state == STATE_STOPPED:
+            return None
+        return super()._process_jobs()
+
+
+def create_scheduler(settings: Settings | None = None) -> Scheduler:
     """A scheduler whose jobs live in the product database; not started."""
     settings = settings or get_settings()
-    scheduler = BackgroundScheduler(
+    scheduler = Scheduler(
         jobstores={
             "default": SQLAlchemyJobStore(engine=get_engine(settings), tablename=JOBSTORE_TABLE)
         },

@@ -35,6 +35,10 @@ def monthly(month: str | None, send: bool, out_dir: Path | None, to: tuple[str, 
     settings = get_settings()
     month = month or month_before(utcnow(), settings.tz)
     parse_month(month)
+    if send:
+        from alerts.reports.monthly import recipients_for
+
+        recipients_for(settings, list(to))
     started = time.monotonic()
     click.echo(f"正在生成 {month} 月度报告…", err=True)
     with session_scope(settings) as session:

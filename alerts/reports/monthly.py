@@ -327,7 +327,7 @@ def store_report(*, session: Session, report: MonthlyReport) -> Report:
     return row
 
 
-def _recipients(settings: Settings, to: list[str] | None) -> list[str]:
+def recipients_for(settings: Settings, to: list[str] | None) -> list[str]:
     recipients = list(to or settings.report_recipients)
     if not recipients:
         raise UserError(
@@ -346,10 +346,10 @@ def send_monthly_report(
     report: MonthlyReport | None = None,
 ) -> Report:
     """Build (unless given), store and queue the report in the email outbox."""
+    settings = settings or get_settings()
+    recipients = recipients_for(settings, to)
     from alerts.outbox import queue
 
-    settings = settings or get_settings()
-    recipients = _recipients(settings, to)
     report = report or build_monthly_report(
         session=session, month=month, settings=settings, now=now
     )
@@ -381,7 +381,7 @@ def resend_report(
     from alerts.outbox import queue
 
     settings = settings or get_settings()
-    recipients = _recipients(settings, to)
+    recipients = recipients_for(settings, to)
     previous = session.get(OutboxEmail, report.outbox_id) if report.outbox_id else None
     if previous is not None and previous.mime:
         msg = BytesParser(policy=policy.SMTP).parsebytes(previous.mime)

@@ -189,8 +189,12 @@ CHARTS = {
 
 def render_charts(figures: dict[str, Any]) -> dict[str, bytes]:
     """PNG bytes per chart name; a month without posts gets only the alerts chart if any."""
+    import logging
+
     import matplotlib
 
+    # WenQuanYi Zen Hei has only a medium weight; matplotlib warns on every label otherwise.
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     family, _ = find_cjk_font()
     wanted = [] if figures["empty"] else ["trend"]
     if figures["totals"]["relevant"]:

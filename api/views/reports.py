@@ -77,8 +77,10 @@ async def build(request: Request, session: SessionDep, user: AdminDep) -> Respon
         flash(request, "月份格式应为 YYYY-MM。", "error")
         return RedirectResponse("/reports", status_code=303)
     try:
-        _monthly().build_monthly_report(session=session, month=month,
-                                        settings=request.app.state.settings)
+        monthly = _monthly()
+        built = monthly.build_monthly_report(session=session, month=month,
+                                             settings=request.app.state.settings)
+        monthly.store_report(session=session, report=built)
         session.commit()
         flash(request, f"{month} 月度报表已生成。")
     except UserError as exc:
@@ -91,11 +93,18 @@ async def build(request: Request, session: SessionDep, user: AdminDep) -> Respon
 def send(request: Request, report_id: int, session: SessionDep, user: AdminDep) -> Response:
     """Queue the report's email to the configured recipients."""
     report = _report(session, report_id)
+    settings = request.app.state.settings
     try:
-        _monthly().send_monthly_report(session=session, month=report.period,
-                                       settings=request.app.state.settings)
+        monthly = _monthly()
+        if report.sent_at is None:
+            monthly.send_monthly_report(session=session, month=report.period, settings=settings)
+        else:
+            monthly.resend_report(session=session, report=report, settings=settings)
         session.commit()
         flash(request, f"{report.period} 月度报表已加入发送队列。")
+    except ImportError:
+        session.rollback()
+        flash(request, "邮件发送功能尚未安装 (alerts.outbox missing)", "error")
     except UserError as exc:
         session.rollback()
         flash(request, exc.message, "error")

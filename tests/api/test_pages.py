@@ -174,3 +174,18 @@ def test_admin_sources_plans_rules(admin_client: TestClient, session, sample) ->
     session.expire_all()
     rule = session.get(AlertRule, rule.id)
     assert rule.severity == "orange" and rule.params == {"min_posts": 3}
+
+
+def test_admin_builds_a_monthly_report_and_previews_it(admin_client: TestClient, session) -> None:  # type: ignore[no-untyped-def]
+    token = csrf_of(admin_client, "/reports")
+    page = admin_client.post("/reports/build", data={"csrf_token": token, "month": "2026-11"})
+    assert "2026-11 月度报表已生成" in page.text
+    report = session.scalar(select(Report).where(Report.period == "2026-11"))
+    assert report is not None and report.html
+    framed = admin_client.get(f"/reports/{report.id}/html")
+    assert framed.status_code == 200 and "<html" in framed.text.lower()
+    bad = admin_client.post("/reports/build", data={"csrf_token": token, "month": "2026-13"})
+    assert "YYYY-MM" in bad.text
+    # no recipients configured: a clear message, nothing sent
+    sent = admin_client.post(f"/reports/{report.id}/send", data={"csrf_token": token})
+    assert "flash-error" in sent.text

@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signer = SessionSigner(settings.secret())
     app.state.login_limiter = LoginRateLimiter()
     app.state.topic_labels = TopicLabels(app.state.session_factory)
-    app.state.daily_stats = DailyStatsCache()
+    app.state.daily_stats = DailyStatsCache(factory=app.state.session_factory)
     app.state.templates = make_templates(settings, app.state.topic_labels)
 
     @app.middleware("http")

@@ -353,49 +353,18 @@ def _local_day(column: Any, session: Session, tz: Any) -> Any:
     return func.date(func.timezone(str(tz), column))
 
 
-class DailyStatsCache:
-    """Per-day post counts by (relevant, sentiment, topics) for closed days, kept a few minutes.
+@dataclass
+class DaySummary:
+    """One local day's post counts: all, relevant, relevant negative, and per topic."""
 
-    Past days barely change, so only today is counted on every view; a day's counts are
-    recounted after `ttl` seconds so late posts and label corrections still show up.
-    """
-
-    def __init__(self, ttl: float = 600.0) -> None:
-        self.ttl = ttl
-        self._days: dict[str, tuple[float, list[tuple[Any, ...]]]] = {}
-        self._lock = threading.Lock()
-
-    def rows(self, session: Session, tz: Any, start_day: dt.date,
-             today: dt.date) -> list[tuple[Any, ...]]:
-        """Grouped rows (day, relevant, sentiment, topics text, count) from start_day to today."""
-        now = time.monotonic()
-        days = [start_day + dt.timedelta(days=i) for i in range((today - start_day).days)]
-        with self._lock:
-            missing = [d for d in days
-                       if d.isoformat() not in self._days
-                       or now - self._days[d.isoformat()][0] > self.ttl]
-        out: list[tuple[Any, ...]] = []
-        if missing:
-            fetched = _grouped_counts(session, tz, min(missing), max(missing) +
-                                      dt.timedelta(days=1))
-            by_day: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-            for row in fetched:
-                by_day[row[0]].append(row)
-            with self._lock:
-                for d in missing:
-                    self._days[d.isoformat()] = (now, by_day.get(d.isoformat(), []))
-        with self._lock:
-            for d in days:
-                out.extend(self._days[d.isoformat()][1])
-            if len(self._days) > 800:
-                for key in sorted(self._days)[: len(self._days) - 800]:
-                    del self._days[key]
-        out.extend(_grouped_counts(session, tz, today, today + dt.timedelta(days=1)))
-        return out
+    all: int = 0
+    relevant: int = 0
+    negative: int = 0
+    topics: dict[str, list[int]] = field(default_factory=dict)  # code -> [total, negative]
 
 
-def _grouped_counts(session: Session, tz: Any, first: dt.date,
-                    end: dt.date) -> list[tuple[Any, ...]]:
+def _summarise(session: Session, tz: Any, first: dt.date, end: dt.date) -> dict[str, DaySummary]:
+    """Per-day summaries for [first, end) from one grouped query."""
     day = _local_day(Post.published_at, session, tz)
     topics_text = cast(Analysis.topics, String)
     rows = session.execute(
@@ -405,7 +374,94 @@ def _grouped_counts(session: Session, tz: Any, first: dt.date,
         .where(Post.published_at >= day_bounds(first, tz), Post.published_at < day_bounds(end, tz))
         .group_by(day, Analysis.relevant, Analysis.sentiment, topics_text)
     ).all()
-    return [(str(d)[:10], rel, senti, topics, count) for d, rel, senti, topics, count in rows]
+    out: dict[str, DaySummary] = defaultdict(DaySummary)
+    parsed: dict[str, list[str]] = {}
+    for day_value, relevant, sentiment, text, count in rows:
+        summary = out[str(day_value)[:10]]
+        summary.all += count
+        if not relevant:
+            continue
+        summary.relevant += count
+        negative = sentiment == "negative"
+        if negative:
+            summary.negative += count
+        if text not in parsed:
+            try:
+                value = json.loads(text) if text else []
+            except ValueError:
+                value = []
+            parsed[text] = [str(v) for v in value] if isinstance(value, list) else []
+        for code in parsed[text]:
+            pair = summary.topics.setdefault(code, [0, 0])
+            pair[0] += count
+            if negative:
+                pair[1] += count
+    return out
+
+
+class DailyStatsCache:
+    """Per-day summaries of closed days, kept a few minutes.
+
+    Past days barely change, so only today is counted on every view. A day older than `ttl`
+    seconds is served as it was while a background thread recounts it (with its own session from
+    `factory`), so late posts and label corrections show up without anyone waiting; only days
+    never counted since the start block the page.
+    """
+
+    def __init__(self, ttl: float = 600.0, factory: Any = None) -> None:
+        self.ttl = ttl
+        self.factory = factory
+        self._days: dict[str, tuple[float, DaySummary]] = {}
+        self._lock = threading.Lock()
+        self._refreshing = False
+
+    def _store(self, fresh: dict[str, DaySummary], days: list[str], stamp: float) -> None:
+        with self._lock:
+            for d in days:
+                self._days[d] = (stamp, fresh.get(d, DaySummary()))
+            if len(self._days) > 800:
+                for key in sorted(self._days)[: len(self._days) - 800]:
+                    del self._days[key]
+
+    def _refresh(self, tz: Any, days: list[str]) -> None:
+        try:
+            with self.factory() as session:
+                fresh = _summarise(session, tz, dt.date.fromisoformat(min(days)),
+                                   dt.date.fromisoformat(max(days)) + dt.timedelta(days=1))
+            self._store(fresh, days, time.monotonic())
+        except Exception:  # a failed refresh keeps the old counts; the next view retries
+            import logging
+
+            logging.getLogger(__name__).exception("dashboard refresh failed")
+        finally:
+            with self._lock:
+                self._refreshing = False
+
+    def summaries(self, session: Session, tz: Any, start_day: dt.date,
+                  today: dt.date) -> dict[str, DaySummary]:
+        """Summaries from start_day to today (today always counted afresh)."""
+        now = time.monotonic()
+        days = [(start_day + dt.timedelta(days=i)).isoformat()
+                for i in range((today - start_day).days)]
+        with self._lock:
+            missing = [d for d in days if d not in self._days]
+            stale = [d for d in days if d in self._days and now - self._days[d][0] > self.ttl]
+            start_refresh = bool(stale) and self.factory is not None and not self._refreshing
+            if start_refresh:
+                self._refreshing = True
+        if stale and self.factory is None:
+            missing += stale
+        if start_refresh:
+            threading.Thread(target=self._refresh, args=(tz, stale), daemon=True,
+                             name="dashboard-refresh").start()
+        if missing:
+            fresh = _summarise(session, tz, dt.date.fromisoformat(min(missing)),
+                               dt.date.fromisoformat(max(missing)) + dt.timedelta(days=1))
+            self._store(fresh, missing, now)
+        with self._lock:
+            out = {d: self._days[d][1] for d in days}
+        out.update(_summarise(session, tz, today, today + dt.timedelta(days=1)))
+        return out
 
 
 def dashboard(session: Session, *, tz: Any, days: int = 30,
@@ -416,43 +472,30 @@ def dashboard(session: Session, *, tz: Any, days: int = 30,
     start_day = today - dt.timedelta(days=days - 1)
     start = day_bounds(start_day, tz)
     if cache is not None:
-        rows = cache.rows(session, tz, start_day, today)
+        by_day = cache.summaries(session, tz, start_day, today)
     else:
-        rows = _grouped_counts(session, tz, start_day, today + dt.timedelta(days=1))
-    daily: dict[str, Counter[str]] = defaultdict(Counter)
+        by_day = _summarise(session, tz, start_day, today + dt.timedelta(days=1))
+    dates = [(start_day + dt.timedelta(days=i)).isoformat() for i in range(days)]
+    empty = DaySummary()
+    summaries = [by_day.get(d, empty) for d in dates]
+    series = {
+        "all": [s.all for s in summaries],
+        "relevant": [s.relevant for s in summaries],
+        "negative": [s.negative for s in summaries],
+    }
     topic_total: Counter[str] = Counter()
     topic_negative: Counter[str] = Counter()
-    topic_daily: dict[str, Counter[str]] = defaultdict(Counter)
-    parsed: dict[str, list[str]] = {}
-    for key, relevant, sentiment, topics_text, count in rows:
-        daily[key]["all"] += count
-        if not relevant:
-            continue
-        daily[key]["relevant"] += count
-        if sentiment == "negative":
-            daily[key]["negative"] += count
-        if topics_text not in parsed:
-            try:
-                value = json.loads(topics_text) if topics_text else []
-            except ValueError:
-                value = []
-            parsed[topics_text] = value if isinstance(value, list) else []
-        for code in parsed[topics_text]:
-            topic_total[code] += count
-            topic_daily[code][key] += count
-            if sentiment == "negative":
-                topic_negative[code] += count
-    dates = [(start_day + dt.timedelta(days=i)).isoformat() for i in range(days)]
-    series = {
-        name: [daily[d][name] for d in dates] for name in ("all", "relevant", "negative")
-    }
+    for summary in summaries:
+        for code, (total, negative) in summary.topics.items():
+            topic_total[code] += total
+            topic_negative[code] += negative
     topics = [
         {
             "code": code,
             "total": total,
             "negative": topic_negative[code],
             "share": topic_negative[code] / total if total else 0.0,
-            "daily": [topic_daily[code][d] for d in dates],
+            "daily": [s.topics.get(code, [0, 0])[0] for s in summaries],
         }
         for code, total in topic_total.most_common()
     ]

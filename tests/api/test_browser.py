@@ -157,3 +157,14 @@ def test_staff_cannot_open_admin_pages(page, live_server: str) -> None:  # type:
     response = page.goto(f"{live_server}/admin/users")
     assert response is not None and response.status == 403
     assert "仅限管理员" in page.content()
+
+
+def test_admin_pages_open_for_admins(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+    _login(page, live_server, "admin")
+    page.click("nav.mainnav a:has-text('管理')")
+    page.wait_for_url(f"{live_server}/admin/sources")
+    assert page.locator("td", has_text="街道留言板").count() == 1
+    page.screenshot(path=str(SCREENSHOTS / "admin_sources.png"), full_page=True)
+    page.click("nav.subnav a:has-text('用户')")
+    assert page.locator("td", has_text="staff").count() >= 1
+    page.screenshot(path=str(SCREENSHOTS / "admin_users.png"), full_page=True)

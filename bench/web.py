@@ -5,6 +5,7 @@ dashboard over a database of generated posts (SQLite by default).
     .venv/bin/python bench/web.py --posts 100000
     .venv/bin/python bench/web.py --posts 1000000 --keep var/bench-1m.db
     .venv/bin/python bench/web.py --reuse var/bench-1m.db   # measure again without regenerating
+    .venv/bin/python bench/web.py --posts 100000 --database-url postgresql://…/empty_db
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import hashlib
 import json
 import random
 import re
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -38,26 +41,43 @@ def _ts(when: dt.datetime) -> str:
     return when.strftime(FMT)
 
 
-def generate(path: Path, posts: int, seed: int = 7) -> dict[str, int]:
-    """Fill a migrated SQLite database with sources, runs, posts, analyses, events, alerts."""
+class _Cursor:
+    """executemany with ? placeholders over a SQLAlchemy connection (SQLite or PostgreSQL)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        count = sql.count("?")
+        for i in range(count):
+            sql = sql.replace("?", f":p{i}", 1)
+        self.conn.execute(text(sql), [{f"p{i}": v for i, v in enumerate(r)} for r in rows])
+
+
+def generate(url: str, posts: int, seed: int = 7) -> dict[str, int]:
+    """Fill a migrated database with sources, runs, posts, analyses, events and alerts."""
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=OFF")
-    cur = con.cursor()
+    engine = create_engine(url)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect",
+                     lambda c, _r: c.execute("PRAGMA synchronous=OFF"))
+    conn = engine.connect()
+    if not url.startswith("sqlite"):
+        conn.execute(text("SET TIME ZONE 'UTC'"))
+    cur = _Cursor(conn)
     from core.security import hash_password
 
     pw = hash_password("bench-password")
     cur.executemany(
         "INSERT INTO users (name, display_name, email, role, password_hash, active, on_duty, "
-        "created_at) VALUES (?, ?, '', ?, ?, 1, 0, ?)",
+        "created_at) VALUES (?, ?, '', ?, ?, true, false, ?)",
         [(f"user{i}", f"用户{i}", "admin" if i == 0 else "staff", pw, _ts(now)) for i in range(5)],
     )
     n_sources = 20
     cur.executemany(
         "INSERT INTO sources (name, kind, url, enabled, interval_minutes, weight, tags, config, "
-        "created_at, updated_at) VALUES (?, 'html', ?, 1, 60, 1.0, '{}', '{}', ?, ?)",
+        "created_at, updated_at) VALUES (?, 'html', ?, true, 60, 1.0, '{}', '{}', ?, ?)",
         [(f"来源{i}", f"http://127.0.0.1/{i}", _ts(now), _ts(now)) for i in range(n_sources)],
     )
     runs = []
@@ -93,16 +113,16 @@ def generate(path: Path, posts: int, seed: int = 7) -> dict[str, int]:
         for i in range(start, min(posts, start + batch)):
             published = now - dt.timedelta(seconds=rng.randint(0, 365 * 86400))
             place, subject, mood = rng.choice(PLACES), rng.choice(SUBJECTS), rng.choice(MOODS)
-            text = f"{place}街道{subject}：{mood}。编号{i}"
-            url = f"http://127.0.0.1/p/{i}"
-            post_rows.append((i + 1, rng.randint(1, n_sources), url, url, f"{subject}的问题", text,
-                              text, _ts(published), _ts(published), rng.randint(0, 50),
-                              hashlib.sha1(text.encode()).hexdigest()))
+            body = f"{place}街道{subject}：{mood}。编号{i}"
+            link = f"http://127.0.0.1/p/{i}"
+            post_rows.append((i + 1, rng.randint(1, n_sources), link, link, f"{subject}的问题", body,
+                              body, _ts(published), _ts(published), rng.randint(0, 50),
+                              hashlib.sha1(body.encode()).hexdigest()))
             relevant = rng.random() < 0.4
             sentiment = rng.choice(["negative", "neutral", "neutral", "positive"])
             topics = rng.sample(TOPICS, rng.randint(1, 2)) if relevant else []
             analysis_rows.append((
-                i + 1, _ts(now), int(relevant), 0.9 if relevant else 0.1, json.dumps(topics),
+                i + 1, _ts(now), relevant, 0.9 if relevant else 0.1, json.dumps(topics),
                 sentiment, json.dumps({sentiment: 0.8}),
                 json.dumps({"plans": [], "place": [place], "subject": [subject], "event": []},
                            ensure_ascii=False),
@@ -123,7 +143,7 @@ def generate(path: Path, posts: int, seed: int = 7) -> dict[str, int]:
             "'', ?)",
             analysis_rows,
         )
-        con.commit()
+        conn.commit()
         print(f"  {min(posts, start + batch):,} / {posts:,} posts", file=sys.stderr)
     n_alerts = max(10, posts // 500)
     states = ["new", "new", "acknowledged", "in_progress", "resolved", "resolved", "dismissed"]
@@ -147,22 +167,27 @@ def generate(path: Path, posts: int, seed: int = 7) -> dict[str, int]:
         "'', ?)",
         alert_rows,
     )
-    cur.executemany("INSERT OR IGNORE INTO alert_posts (alert_id, post_id) VALUES (?, ?)",
-                    link_rows)
-    con.commit()
-    con.execute("ANALYZE")
-    con.close()
+    cur.executemany("INSERT INTO alert_posts (alert_id, post_id) VALUES (?, ?) "
+                    "ON CONFLICT DO NOTHING", link_rows)
+    if not url.startswith("sqlite"):
+        # ids were given explicitly: move the sequence past them
+        conn.execute(text("SELECT setval('posts_id_seq', (SELECT max(id) FROM posts))"))
+    conn.commit()
+    conn.execute(text("ANALYZE"))
+    conn.commit()
+    conn.close()
+    engine.dispose()
     return {"posts": posts, "events": n_events, "alerts": n_alerts}
 
 
-def measure(db_path: Path, runs: int) -> dict[str, dict[str, float]]:
+def measure(url: str, data_dir: Path, runs: int) -> dict[str, dict[str, float]]:
     """Time the three pages through the real app (in-process ASGI client)."""
     from fastapi.testclient import TestClient
 
     from api.app import create_app
     from core.config import Settings
 
-    settings = Settings(data_dir=db_path.parent, database_url=f"sqlite:///{db_path}",
+    settings = Settings(data_dir=data_dir, database_url=url,
                         secret_key="bench-secret-key-0123456789")
     app = create_app(settings)
     client = TestClient(app)
@@ -171,9 +196,11 @@ def measure(db_path: Path, runs: int) -> dict[str, dict[str, float]]:
     response = client.post("/login", data={"username": "user0", "password": "bench-password",
                                            "csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303, response.text
-    con = sqlite3.connect(db_path)
-    alert_ids = [r[0] for r in con.execute("SELECT id FROM alerts ORDER BY random() LIMIT 200")]
-    con.close()
+    engine = create_engine(settings.db_url)
+    with engine.connect() as conn:
+        alert_ids = [r[0] for r in conn.execute(text("SELECT id FROM alerts ORDER BY random() "
+                                                     "LIMIT 200"))]
+    engine.dispose()
     rng = random.Random(1)
     targets = {
         "alerts list": lambda: "/",
@@ -215,31 +242,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=20_000, help="posts to generate")
     parser.add_argument("--runs", type=int, default=40, help="timed requests per page")
-    parser.add_argument("--keep", type=Path, help="write the database here and keep it")
-    parser.add_argument("--reuse", type=Path, help="measure an existing bench database")
+    parser.add_argument("--keep", type=Path, help="write the SQLite database here and keep it")
+    parser.add_argument("--reuse", type=Path, help="measure an existing SQLite bench database")
+    parser.add_argument("--database-url", default="",
+                        help="an EMPTY PostgreSQL database to fill and measure instead of SQLite")
     args = parser.parse_args()
-    if args.reuse:
-        db_path = args.reuse
-        print(f"reusing {db_path}", file=sys.stderr)
-    else:
-        from core.config import Settings
-        from core.db import make_engine
-        from core.migrate import upgrade
+    from core.config import Settings
+    from core.db import make_engine
+    from core.migrate import upgrade
 
-        db_path = args.keep or Path(tempfile.mkdtemp(prefix="yuqing-bench-")) / "bench.db"
+    data_dir = Path(tempfile.mkdtemp(prefix="yuqing-bench-"))
+    if args.database_url:
+        url = args.database_url
+        label = f"PostgreSQL, {args.posts:,} posts"
+    elif args.reuse:
+        url, label = f"sqlite:///{args.reuse.resolve()}", f"SQLite, {args.reuse}"
+    else:
+        db_path = args.keep or data_dir / "bench.db"
         db_path.parent.mkdir(parents=True, exist_ok=True)
         db_path.unlink(missing_ok=True)
-        engine = make_engine(Settings(database_url=f"sqlite:///{db_path}"))
+        url, label = f"sqlite:///{db_path.resolve()}", f"SQLite, {args.posts:,} posts"
+    if not args.reuse:
+        settings = Settings(database_url=url)
+        engine = make_engine(settings)
         upgrade(engine)
         engine.dispose()
         t0 = time.perf_counter()
-        counts = generate(db_path, args.posts)
+        counts = generate(settings.db_url, args.posts)
         print(f"generated {counts} in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
-    results = measure(db_path, args.runs)
-    print(f"SQLite, {args.posts:,} posts" if not args.reuse else f"SQLite, {db_path}")
-    print(f"{'page':34} {'p50 ms':>8} {'p95 ms':>8}")
+    results = measure(url, data_dir, args.runs)
+    print(label)
+    print(f"{'page':36} {'p50 ms':>8} {'p95 ms':>8}")
     for name, r in results.items():
-        print(f"{name:34} {r['p50']:8.1f} {r['p95']:8.1f}")
+        print(f"{name:36} {r['p50']:8.1f} {r['p95']:8.1f}")
 
 
 if __name__ == "__main__":

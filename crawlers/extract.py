@@ -55,7 +55,6 @@ def main_text(html: str, url: str = "") -> dict[str, str]:
     doc = trafilatura.bare_extraction(
         html,
         url=url or None,
-        favor_precision=True,
         include_comments=False,
         include_tables=True,
         with_metadata=True,

@@ -27,7 +27,7 @@ class FeedSpider(SourceSpider):
     name = "feed"
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        yield self.request(self.source.url, self.parse)
+        yield self.request(self.source.url, self.parse, dont_filter=True)
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         if not isinstance(response, TextResponse):

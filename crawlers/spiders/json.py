@@ -36,7 +36,9 @@ class JsonSpider(SourceSpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         page = self.source.start_page
-        yield self.request(self.page_url(page), self.parse, cb_kwargs={"page": page, "n": 1})
+        yield self.request(
+            self.page_url(page), self.parse, cb_kwargs={"page": page, "n": 1}, dont_filter=True
+        )
 
     def parse(self, response: Response, page: int = 1, n: int = 1, **kw: Any) -> Iterator[Any]:
         self.listing_pages += 1

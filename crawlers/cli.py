@@ -15,8 +15,18 @@ import click
 from core.errors import UserError
 
 EXPORT_FIELDS = (
-    "id", "source", "url", "title", "text", "author", "published_at", "fetched_at", "likes",
-    "replies", "reposts", "views",
+    "id",
+    "source",
+    "url",
+    "title",
+    "text",
+    "author",
+    "published_at",
+    "fetched_at",
+    "likes",
+    "replies",
+    "reposts",
+    "views",
 )
 
 
@@ -30,7 +40,9 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers)]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=True)).rstrip()
+        return "  ".join(
+            c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=True)
+        ).rstrip()
 
     out = [line(headers), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]
@@ -38,9 +50,14 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 @click.command(name="crawl")
-@click.option("--source", "names", multiple=True, metavar="NAME", help="Crawl only this source (repeatable).")
 @click.option(
-    "--sources", "sources_file", type=click.Path(path_type=Path), default=None,
+    "--source", "names", multiple=True, metavar="NAME", help="Crawl only this source (repeatable)."
+)
+@click.option(
+    "--sources",
+    "sources_file",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Sources file (default: YUQING_SOURCES_FILE, sources.toml).",
 )
 def crawl(names: tuple[str, ...], sources_file: Path | None) -> None:
@@ -51,15 +68,25 @@ def crawl(names: tuple[str, ...], sources_file: Path | None) -> None:
     rows = []
     for r in results:
         errors = ", ".join(f"{k}×{v}" for k, v in sorted(r.http_errors.items()))
-        rows.append([
-            r.source, r.status, str(r.items_new), str(r.items_duplicate), str(r.pages_fetched),
-            errors or "-", (r.error or "")[:80],
-        ])
+        rows.append(
+            [
+                r.source,
+                r.status,
+                str(r.items_new),
+                str(r.items_duplicate),
+                str(r.pages_fetched),
+                errors or "-",
+                (r.error or "")[:80],
+            ]
+        )
     click.echo("")
     click.echo(_table(["source", "status", "new", "known", "pages", "http errors", "note"], rows))
     total_new = sum(r.items_new for r in results)
     failed = [r for r in results if r.status == "failed"]
-    click.echo(f"\n{total_new} new post(s); {len(results) - len(failed)}/{len(results)} source(s) ok or partial")
+    click.echo(
+        f"\n{total_new} new post(s); "
+        f"{len(results) - len(failed)}/{len(results)} source(s) ok or partial"
+    )
     if results and len(failed) == len(results):
         raise click.ClickException("every selected source failed")
 
@@ -70,8 +97,13 @@ def sources() -> None:
 
 
 @sources.command(name="list")
-@click.option("--sources", "sources_file", type=click.Path(path_type=Path), default=None,
-              help="Sources file (default: YUQING_SOURCES_FILE).")
+@click.option(
+    "--sources",
+    "sources_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Sources file (default: YUQING_SOURCES_FILE).",
+)
 def sources_list(sources_file: Path | None) -> None:
     """List sources with their last run and health."""
     from sqlalchemy import select
@@ -98,19 +130,24 @@ def sources_list(sources_file: Path | None) -> None:
             row = db_sources.get(name)
             run = latest.get(row.id) if row is not None else None
             kind = cfg.kind if cfg else row.kind  # type: ignore[union-attr]
-            enabled = (cfg.enabled if cfg else False)
+            enabled = cfg.enabled if cfg else False
             if run is None:
                 last, health, note = "never", "-", ""
             else:
                 when = run.started_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
                 last = f"{when} {run.status}"
                 streak = failing_streak(session=session, source_id=row.id) if row else 0
-                health = {"ok": "健康", "partial": "部分失败", "failed": "失败", "running": "运行中"}.get(
-                    run.status, run.status
-                )
+                health = {
+                    "ok": "健康",
+                    "partial": "部分失败",
+                    "failed": "失败",
+                    "running": "运行中",
+                }.get(run.status, run.status)
                 if streak > 1:
                     health += f" (连续{streak}次)"
-                note = f"{run.items_new} new" + (f"; {run.last_error[:60]}" if run.last_error else "")
+                note = f"{run.items_new} new" + (
+                    f"; {run.last_error[:60]}" if run.last_error else ""
+                )
             state = "on" if enabled else ("off" if cfg else "not in file")
             interval = f"{cfg.interval} min" if cfg else "-"
             rows.append([name, kind, state, interval, last, health, note])
@@ -147,11 +184,20 @@ def _record(post: Any, source_name: str) -> dict[str, Any]:
 
 
 @click.command(name="posts")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "xlsx"]), default="jsonl",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "xlsx"]),
+    default="jsonl",
+    show_default=True,
+)
 @click.option("--since", default=None, help="Only posts published or fetched since this date.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write to this file instead of standard output.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
 def export_posts(fmt: str, since: str | None, out: Path | None) -> None:
     """Export posts as JSON Lines, CSV or XLSX."""
     from core.db import session_scope
@@ -162,7 +208,9 @@ def export_posts(fmt: str, since: str | None, out: Path | None) -> None:
         raise UserError("--format xlsx writes binary data: give --out FILE or redirect the output")
     count = 0
     with session_scope() as session:
-        records = (_record(post, name) for post, name in posts_since(session=session, since=since_dt))
+        records = (
+            _record(post, name) for post, name in posts_since(session=session, since=since_dt)
+        )
         if fmt == "xlsx":
             count = _write_xlsx(records, out)
         else:

@@ -12,8 +12,15 @@ from w3lib.encoding import (
 )
 
 # GB2312 and GBK pages routinely use characters only their supersets have; GB18030 covers both.
-_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "hz-gb-2312": "gb18030", "cp936": "gb18030",
-              "ascii": "utf-8", "iso8859-1": "cp1252", "latin-1": "cp1252"}
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "hz-gb-2312": "gb18030",
+    "cp936": "gb18030",
+    "ascii": "utf-8",
+    "iso8859-1": "cp1252",
+    "latin-1": "cp1252",
+}
 
 
 def _norm(name: str | None) -> str | None:

@@ -9,8 +9,27 @@ import lxml.html
 from lxml import etree
 
 _BLOCK_TAGS = {
-    "p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section",
-    "article", "pre", "table", "ul", "ol", "dd", "dt", "hr",
+    "p",
+    "div",
+    "br",
+    "li",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "section",
+    "article",
+    "pre",
+    "table",
+    "ul",
+    "ol",
+    "dd",
+    "dt",
+    "hr",
 }
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe")
 _SPACES = re.compile(r"[ \t\u00a0\u3000\r\f\v]+")

@@ -13,8 +13,16 @@ from crawlers.dates import parse_date
 from crawlers.extract import clean_text
 
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*([万wW千kK亿]?)")
-_MULTIPLIERS = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "k": 1_000, "K": 1_000,
-                "亿": 100_000_000, "": 1}
+_MULTIPLIERS = {
+    "万": 10_000,
+    "w": 10_000,
+    "W": 10_000,
+    "千": 1_000,
+    "k": 1_000,
+    "K": 1_000,
+    "亿": 100_000_000,
+    "": 1,
+}
 
 
 class PostItem(scrapy.Item):

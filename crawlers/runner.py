@@ -38,7 +38,9 @@ class RunResult:
     seconds: float = 0.0
 
 
-def select_sources(configs: list[SourceConfig], names: list[str] | None, path: Path) -> list[SourceConfig]:
+def select_sources(
+    configs: list[SourceConfig], names: list[str] | None, path: Path
+) -> list[SourceConfig]:
     """The sources to crawl: the named ones (even if disabled), else every enabled one."""
     if names:
         by_name = {c.name: c for c in configs}
@@ -191,9 +193,7 @@ def _results(run_ids: list[int], exit_note: str) -> list[RunResult]:
                     status="partial" if run.items_new else "failed",
                     last_error=note,
                 )
-            seconds = (
-                (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
-            )
+            seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
             results.append(
                 RunResult(
                     source=run.source.name,

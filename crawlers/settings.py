@@ -51,3 +51,5 @@ YUQING_BATCH_SIZE = 100
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+# Scrapy's remote-control HTTP endpoint is not needed and would listen on a port
+REMOTE_CONTROL_ENABLED = False

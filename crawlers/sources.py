@@ -128,7 +128,9 @@ class _Checker:
         value = self.raw.get(key, default)
         if value is default:
             return value
-        if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        if isinstance(value, bool) and bool not in (
+            types if isinstance(types, tuple) else (types,)
+        ):
             raise self.fail(key, f"expected {_type_name(types)}, got {value!r}")
         if not isinstance(value, types):
             raise self.fail(key, f"expected {_type_name(types)}, got {value!r}")
@@ -148,7 +150,7 @@ class _Checker:
         try:
             # parsel adds ::text and ::attr(); fall back to plain cssselect for its message
             ParselTranslator().css_to_xpath(value)
-        except SelectorError as exc:
+        except SelectorError:
             try:
                 GenericTranslator().css_to_xpath(value)
             except SelectorError as exc2:
@@ -169,8 +171,14 @@ class _Checker:
 
 
 def _type_name(types: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-             list: "a list", dict: "a table"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
     if isinstance(types, tuple):
         return " or ".join(names.get(t, t.__name__) for t in types)
     return names.get(types, types.__name__)
@@ -252,8 +260,13 @@ def _parse_one(path: Path, index: int, raw: Any) -> SourceConfig:
         if link is None:
             raise c.fail("link_selector", "missing (CSS selector of detail links on the listing)")
         cfg.link_selector = c.css("link_selector", link)
-        for key in ("next_selector", "title_selector", "text_selector", "time_selector",
-                    "author_selector"):
+        for key in (
+            "next_selector",
+            "title_selector",
+            "text_selector",
+            "time_selector",
+            "author_selector",
+        ):
             value = c.get(key, str, "")
             if value:
                 setattr(cfg, key, c.css(key, value))
@@ -275,8 +288,18 @@ def _parse_one(path: Path, index: int, raw: Any) -> SourceConfig:
         if items_path is None:
             raise c.fail("items_path", "missing (JMESPath of the list of items)")
         cfg.items_path = c.jmes("items_path", items_path)
-        for key in ("id_path", "title_path", "text_path", "url_path", "time_path", "author_path",
-                    "likes_path", "replies_path", "reposts_path", "views_path"):
+        for key in (
+            "id_path",
+            "title_path",
+            "text_path",
+            "url_path",
+            "time_path",
+            "author_path",
+            "likes_path",
+            "replies_path",
+            "reposts_path",
+            "views_path",
+        ):
             value = c.get(key, str, "")
             if value:
                 setattr(cfg, key, c.jmes(key, value))
@@ -298,7 +321,9 @@ def parse_sources(text: str, path: Path) -> list[SourceConfig]:
         raise UserError(f"{path}: not valid TOML: {exc}") from exc
     unknown = set(data) - {"source"}
     if unknown:
-        raise UserError(f"{path}: unknown top-level key(s) {sorted(unknown)}; use [[source]] tables")
+        raise UserError(
+            f"{path}: unknown top-level key(s) {sorted(unknown)}; use [[source]] tables"
+        )
     raw_sources = data.get("source", [])
     if not isinstance(raw_sources, list):
         raise UserError(f"{path}: 'source' must be an array of tables ([[source]])")
@@ -318,7 +343,8 @@ def load_sources(path: Path) -> list[SourceConfig]:
     path = Path(path)
     if not path.is_file():
         raise UserError(
-            f"{path}: sources file not found (copy sources.example.toml, or set YUQING_SOURCES_FILE)"
+            f"{path}: sources file not found "
+            "(copy sources.example.toml, or set YUQING_SOURCES_FILE)"
         )
     try:
         text = path.read_text(encoding="utf-8")

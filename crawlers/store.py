@@ -49,7 +49,9 @@ def known_urls(*, session: Session, canonical_urls: Iterable[str]) -> set[str]:
     known: set[str] = set()
     for i in range(0, len(urls), 500):
         chunk = urls[i : i + 500]
-        known.update(session.scalars(select(Post.canonical_url).where(Post.canonical_url.in_(chunk))))
+        known.update(
+            session.scalars(select(Post.canonical_url).where(Post.canonical_url.in_(chunk)))
+        )
         known.update(
             session.scalars(
                 select(PostDuplicate.canonical_url).where(PostDuplicate.canonical_url.in_(chunk))

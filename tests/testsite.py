@@ -55,7 +55,8 @@ BASE_TIME = dt.datetime(2026, 11, 3, 10, 20, tzinfo=SHANGHAI)
 DEFAULT_POSTS: list[dict[str, Any]] = [
     {
         "title": "莲花街道计生办窗口办理生育登记太慢",
-        "text": "今天上午去福田区莲花街道办生育登记，排了两个小时队，工作人员态度冷淡，材料来回让补。"
+        "text": "今天上午去福田区莲花街道办生育登记，排了两个小时队，"
+        "工作人员态度冷淡，材料来回让补。"
         "希望改进办事效率。",
         "author": "深圳市民小李",
         "likes": 23,
@@ -77,14 +78,16 @@ DEFAULT_POSTS: list[dict[str, Any]] = [
     },
     {
         "title": "育儿补贴什么时候发放",
-        "text": "宝宝三月出生，宝安区新安街道的育儿补贴申请已经提交两个月了还没到账，打电话也没人接。",
+        "text": "宝宝三月出生，宝安区新安街道的育儿补贴申请已经提交两个月了"
+        "还没到账，打电话也没人接。",
         "author": "新手爸爸",
         "likes": 15,
         "replies": 7,
     },
     {
         "title": "托育机构收费是否有标准",
-        "text": "龙华区民治街道附近托育机构收费差别很大，每月三千到六千不等，相关部门有没有指导价？",
+        "text": "龙华区民治街道附近托育机构收费差别很大，每月三千到六千不等，"
+        "相关部门有没有指导价？",
         "author": "陈先生",
         "likes": 9,
         "replies": 2,
@@ -115,7 +118,13 @@ def free_port() -> int:
 
 def generate_posts(n: int) -> list[dict[str, Any]]:
     """`n` distinct synthetic posts (for benchmarks and paging tests)."""
-    places = ["福田区莲花街道", "南山区粤海街道", "宝安区新安街道", "龙华区民治街道", "罗湖区东门街道"]
+    places = [
+        "福田区莲花街道",
+        "南山区粤海街道",
+        "宝安区新安街道",
+        "龙华区民治街道",
+        "罗湖区东门街道",
+    ]
     topics = ["生育登记", "育儿补贴", "孕前优生检查", "独生子女奖励", "托育服务", "产假政策"]
     return [
         {
@@ -178,8 +187,16 @@ class TestSite:
                 time = BASE_TIME + dt.timedelta(hours=len(self.posts))
             if isinstance(time, dt.datetime) and time.tzinfo is None:
                 time = time.replace(tzinfo=SHANGHAI)
-            post = {"id": post_id, "title": title, "text": text, "time": time, "author": author,
-                    "likes": likes, "replies": replies, **extra}
+            post = {
+                "id": post_id,
+                "title": title,
+                "text": text,
+                "time": time,
+                "author": author,
+                "likes": likes,
+                "replies": replies,
+                **extra,
+            }
             self.posts.append(post)
             self._version += 1
             self._cache.clear()
@@ -231,8 +248,9 @@ class TestSite:
         self.stop()
 
     # -- sources files ----------------------------------------------------------------------
-    def source_entry(self, channel: str, *, name: str | None = None, polite: bool = False,
-                     **options: Any) -> dict[str, Any]:
+    def source_entry(
+        self, channel: str, *, name: str | None = None, polite: bool = False, **options: Any
+    ) -> dict[str, Any]:
         """A [[source]] table (as a dict) crawling one channel of this site."""
         b = self.base_url
         board = {
@@ -320,7 +338,9 @@ class TestSite:
         start = (page - 1) * self.per_page
         return posts[start : start + self.per_page], start + self.per_page < len(posts)
 
-    def render(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes, dict[str, str]]:
+    def render(
+        self, path: str, query: dict[str, list[str]]
+    ) -> tuple[int, str, bytes, dict[str, str]]:
         """(status, content type, body, extra headers) for a path."""
         parts = [p for p in path.split("/") if p]
         page = _int(query.get("page", ["1"])[0], 1)
@@ -373,7 +393,9 @@ class TestSite:
         post_id = _int(raw_id, 0)
         return self.posts[post_id - 1] if 1 <= post_id <= len(self.posts) else None
 
-    def _gbk_page(self, variant: str, title: str, body: str) -> tuple[int, str, bytes, dict[str, str]]:
+    def _gbk_page(
+        self, variant: str, title: str, body: str
+    ) -> tuple[int, str, bytes, dict[str, str]]:
         meta = '<meta charset="gb2312">' if variant == "meta" else ""
         content_type = {
             "header": "text/html; charset=GBK",
@@ -383,7 +405,8 @@ class TestSite:
         }[variant]
         page = (
             f"<!DOCTYPE html><html><head>{meta}<title>{html.escape(title)} - 街道留言板</title>"
-            f"</head><body><div class='nav'><a href='/'>首页</a> | <a href='/board/{variant}/'>留言板</a>"
+            f"</head><body><div class='nav'><a href='/'>首页</a> | "
+            f"<a href='/board/{variant}/'>留言板</a>"
             f"</div>{body}<div class='footer'>版权所有 街道办事处 联系电话 0755-12345678</div>"
             "</body></html>"
         )
@@ -395,24 +418,28 @@ class TestSite:
         for post in posts:
             items.append(
                 f'<li><a class="title" href="/board/{variant}/post/{post["id"]}">'
-                f'{html.escape(post["title"])}</a> <span>{self._shown_time(post)}</span></li>'
+                f"{html.escape(post['title'])}</a> <span>{self._shown_time(post)}</span></li>"
             )
         if page == 1 and posts and self.duplicates:
             first = posts[0]["id"]
             items.append(
-                f'<li><a class="title" href="/board/{variant}/post/{first}?utm_source=wx&amp;from=timeline#reply">'
+                f'<li><a class="title" href="/board/{variant}/post/{first}'
+                '?utm_source=wx&amp;from=timeline#reply">'
                 "（置顶）同一帖子</a></li>"
             )
             items.append(
-                f'<li><a class="title" href="/board/{variant}/copy/{first}">（转载）同一帖子</a></li>'
+                f'<li><a class="title" href="/board/{variant}/copy/{first}">'
+                "（转载）同一帖子</a></li>"
             )
         nav = f'<a class="next" href="?page={page + 1}">下一页</a>' if more else ""
-        status, ctype, body, headers = self._gbk_page(
+        status, ctype, body, _ = self._gbk_page(
             variant, f"留言列表 第{page}页", f"<ul class='list'>{''.join(items)}</ul>{nav}"
         )
         return status, ctype, body, {"ETag": _etag(body)}
 
-    def _board_post(self, variant: str, post: dict[str, Any]) -> tuple[int, str, bytes, dict[str, str]]:
+    def _board_post(
+        self, variant: str, post: dict[str, Any]
+    ) -> tuple[int, str, bytes, dict[str, str]]:
         paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in post["text"].split("\n"))
         body = (
             f"<h1 class='title'>{html.escape(post['title'])}</h1>"
@@ -429,21 +456,26 @@ class TestSite:
             f'<li><a href="/news/{p["id"]}.html">{html.escape(p["title"])}</a></li>'
             for p in self._newest_first()
         )
-        body = f"<html><head><meta charset='utf-8'><title>新闻</title></head><body><ul class='news'>{links}</ul></body></html>"
+        body = (
+            "<html><head><meta charset='utf-8'><title>新闻</title></head>"
+            f"<body><ul class='news'>{links}</ul></body></html>"
+        )
         return 200, "text/html; charset=utf-8", body.encode(), {}
 
     def _news_post(self, post: dict[str, Any]) -> tuple[int, str, bytes, dict[str, str]]:
         t = post["time"]
-        date = t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if isinstance(t, dt.datetime) else t
+        date = (
+            t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if isinstance(t, dt.datetime) else t
+        )
         paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in post["text"].split("\n"))
         menu = "".join(f"<li><a href='/c{i}'>栏目{i}</a></li>" for i in range(12))
         related = "".join(f"<li><a href='/r{i}'>热门推荐文章标题第{i}篇</a></li>" for i in range(8))
         page = f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
-<title>{html.escape(post['title'])}_区新闻网</title>
-<meta name="author" content="{html.escape(post['author'])}"></head>
+<title>{html.escape(post["title"])}_区新闻网</title>
+<meta name="author" content="{html.escape(post["author"])}"></head>
 <body><header><ul class="menu">{menu}</ul></header>
-<main><article><h1>{html.escape(post['title'])}</h1>
-<div class="info">来源：区新闻网 作者：{html.escape(post['author'])} 时间：{date}</div>
+<main><article><h1>{html.escape(post["title"])}</h1>
+<div class="info">来源：区新闻网 作者：{html.escape(post["author"])} 时间：{date}</div>
 {paragraphs}</article></main>
 <aside><h3>热门推荐</h3><ul>{related}</ul></aside>
 <footer>关于我们 | 联系方式 | 版权所有 区新闻网 粤ICP备00000000号</footer></body></html>"""
@@ -455,8 +487,10 @@ class TestSite:
 
     def _rss(self) -> tuple[int, str, bytes, dict[str, str]]:
         items = "".join(
-            f"<item><title>{html.escape(p['title'])}</title><link>{self.url('/p/' + str(p['id']))}</link>"
-            f"<guid>{self.url('/p/' + str(p['id']))}</guid><author>{html.escape(p['author'])}</author>"
+            f"<item><title>{html.escape(p['title'])}</title>"
+            f"<link>{self.url('/p/' + str(p['id']))}</link>"
+            f"<guid>{self.url('/p/' + str(p['id']))}</guid>"
+            f"<author>{html.escape(p['author'])}</author>"
             f"<pubDate>{format_datetime(self._feed_time(p))}</pubDate>"
             f"<description>{html.escape(_html_paragraphs(p['text']))}</description></item>"
             for p in self._newest_first()
@@ -467,18 +501,24 @@ class TestSite:
             f"{items}</channel></rss>"
         ).encode("gb18030")
         last = max((self._feed_time(p) for p in self.posts), default=BASE_TIME)
-        return 200, "application/rss+xml", body, {
-            "ETag": _etag(body), "Last-Modified": format_datetime(last.astimezone(dt.UTC), usegmt=True)
-        }
+        return (
+            200,
+            "application/rss+xml",
+            body,
+            {
+                "ETag": _etag(body),
+                "Last-Modified": format_datetime(last.astimezone(dt.UTC), usegmt=True),
+            },
+        )
 
     def _atom(self) -> tuple[int, str, bytes, dict[str, str]]:
         entries = "".join(
             f"<entry><title>{html.escape(p['title'])}</title>"
-            f"<link href=\"{self.url('/p/' + str(p['id']))}\"/>"
+            f'<link href="{self.url("/p/" + str(p["id"]))}"/>'
             f"<id>{self.url('/p/' + str(p['id']))}</id>"
             f"<author><name>{html.escape(p['author'])}</name></author>"
             f"<updated>{self._feed_time(p).isoformat()}</updated>"
-            f"<content type=\"html\">{html.escape(_html_paragraphs(p['text']))}</content></entry>"
+            f'<content type="html">{html.escape(_html_paragraphs(p["text"]))}</content></entry>'
             for p in self._newest_first()
         )
         body = (
@@ -495,7 +535,7 @@ class TestSite:
             "items": [
                 {
                     "id": str(p["id"]),
-                    "url": self.url('/p/' + str(p['id'])),
+                    "url": self.url("/p/" + str(p["id"])),
                     "title": p["title"],
                     "content_text": p["text"],
                     "date_published": self._feed_time(p).isoformat(),
@@ -517,14 +557,23 @@ class TestSite:
                 "content": _html_paragraphs(p["text"]),
                 "link": f"/p/{p['id']}",
                 "ctime": self._feed_time(p).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-                if isinstance(p["time"], dt.datetime) else p["time"],
+                if isinstance(p["time"], dt.datetime)
+                else p["time"],
                 "user": {"nick": p["author"]},
                 "stat": {"like": p["likes"], "reply": p["replies"]},
             }
             for p in chunk
         ]
-        data = {"code": 0, "data": {"page": page, "list": rows, "has_more": page * size < len(posts)}}
-        return 200, "application/json; charset=utf-8", json.dumps(data, ensure_ascii=False).encode(), {}
+        data = {
+            "code": 0,
+            "data": {"page": page, "list": rows, "has_more": page * size < len(posts)},
+        }
+        return (
+            200,
+            "application/json; charset=utf-8",
+            json.dumps(data, ensure_ascii=False).encode(),
+            {},
+        )
 
 
 class _Server(ThreadingHTTPServer):

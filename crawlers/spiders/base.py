@@ -69,7 +69,10 @@ class SourceSpider(scrapy.Spider):
             exc = failure.value
             name = type(exc).__name__
             message = failure.getErrorMessage().strip() or name
-            if name in {"TimeoutError", "TCPTimedOutError", "ResponseNeverReceived"} or "took longer" in message:
+            if (
+                name in {"TimeoutError", "TCPTimedOutError", "ResponseNeverReceived"}
+                or "took longer" in message
+            ):
                 self.http_errors["timeout"] += 1
             self.exception_count += 1
             self.last_error = f"{name}: {message[:300]} at {url}"

@@ -76,7 +76,7 @@ class FeedSpider(SourceSpider):
             self.parse_failed(response.url, f"not valid JSON ({exc})")
             return
         if not isinstance(data, dict) or "jsonfeed.org" not in str(data.get("version", "")):
-            self.parse_failed(response.url, "JSON but not a JSON Feed (use kind = \"json\")")
+            self.parse_failed(response.url, 'JSON but not a JSON Feed (use kind = "json")')
             return
         for entry in data.get("items") or []:
             if not isinstance(entry, dict):

@@ -40,9 +40,7 @@ class HtmlSpider(SourceSpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.source.start_urls:
-            yield self.request(
-                url, self.parse_listing, cb_kwargs={"page": 1}, dont_filter=True
-            )
+            yield self.request(url, self.parse_listing, cb_kwargs={"page": 1}, dont_filter=True)
 
     def parse_listing(self, response: Response, page: int) -> Iterator[Any]:
         if not isinstance(response, TextResponse):

@@ -42,8 +42,10 @@ class JsonSpider(SourceSpider):
 
     def parse(self, response: Response, page: int = 1, n: int = 1, **kw: Any) -> Iterator[Any]:
         self.listing_pages += 1
-        body = response.text if isinstance(response, TextResponse) else response.body.decode(
-            "utf-8", "replace"
+        body = (
+            response.text
+            if isinstance(response, TextResponse)
+            else response.body.decode("utf-8", "replace")
         )
         try:
             data = json.loads(body)
@@ -53,7 +55,9 @@ class JsonSpider(SourceSpider):
         rows = self.items_expr.search(data)
         if not isinstance(rows, list):
             if n == 1:
-                self.parse_failed(response.url, f"items_path {self.source.items_path!r} found no list")
+                self.parse_failed(
+                    response.url, f"items_path {self.source.items_path!r} found no list"
+                )
             return
         items = []
         for row in rows:

@@ -107,7 +107,7 @@ def test_chardet_gb2312_feeds_decode_and_parse():
         text = decoded(body, None, cls=XmlResponse)
         assert "\ufffd" not in text, path.name
         assert re.search(r"[\u4e00-\u9fff]{4}", text), path.name
-        if path.suffix == ".xml" and b"<rss" in body[:2000] or b"<feed" in body[:2000]:
+        if (path.suffix == ".xml" and b"<rss" in body[:2000]) or b"<feed" in body[:2000]:
             assert feedparser.parse(text).entries, path.name
 
 

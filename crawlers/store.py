@@ -80,11 +80,12 @@ def save_batch(
         return result
     known = known_urls(session=session, canonical_urls=[i["canonical_url"] for i in items])
     hashes = {i["content_hash"] for i in items}
-    by_hash: dict[str, int] = {}
+    by_hash: dict[str, int | Post] = {}
     for post_id, h in session.execute(
         select(Post.id, Post.content_hash).where(Post.content_hash.in_(list(hashes)))
     ):
         by_hash.setdefault(h, post_id)
+    twins: list[tuple[dict[str, Any], int | Post]] = []
     for item in items:
         canon = item["canonical_url"]
         if canon in known:
@@ -93,16 +94,7 @@ def save_batch(
         known.add(canon)
         twin = by_hash.get(item["content_hash"])
         if twin is not None:
-            session.add(
-                PostDuplicate(
-                    post_id=twin,
-                    source_id=source_id,
-                    crawl_run_id=run_id,
-                    url=item["url"],
-                    canonical_url=canon,
-                    reason="content",
-                )
-            )
+            twins.append((item, twin))
             result.duplicate += 1
             continue
         post = Post(
@@ -125,9 +117,21 @@ def save_batch(
             extra=item.get("extra") or {},
         )
         session.add(post)
-        session.flush()
-        by_hash[item["content_hash"]] = post.id
+        by_hash[item["content_hash"]] = post
         result.new += 1
+    # one flush inserts the whole batch; twins of posts from this batch need their ids after it
+    session.flush()
+    for item, twin in twins:
+        session.add(
+            PostDuplicate(
+                post_id=twin if isinstance(twin, int) else twin.id,
+                source_id=source_id,
+                crawl_run_id=run_id,
+                url=item["url"],
+                canonical_url=item["canonical_url"],
+                reason="content",
+            )
+        )
     return result
 
 

@@ -67,7 +67,7 @@ def phase_baseline(start_url: str) -> dict[str, float]:
 
     class Bare(scrapy.Spider):
         name = "bare"
-        start_urls = [start_url]
+        start_urls = (start_url,)
 
         def parse(self, response):
             for href in response.css("ul.list a.title::attr(href)").getall():

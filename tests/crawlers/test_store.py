@@ -14,7 +14,9 @@ def items(*pairs):
 def test_batch_stores_once_and_records_content_twins(session):
     rows = sync_sources(
         session=session,
-        configs=[SourceConfig(name="s", kind="feed", url="http://x.cn/f", tags={"place": "福田区"})],
+        configs=[
+            SourceConfig(name="s", kind="feed", url="http://x.cn/f", tags={"place": "福田区"})
+        ],
     )
     session.commit()
     source = rows["s"]

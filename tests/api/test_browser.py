@@ -38,7 +38,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(app, sample: Sample) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """uvicorn serving the app on a free loopback port, in a thread."""
     port = _free_port()
     server = uvicorn.Server(
@@ -85,7 +85,7 @@ def _login(page, base: str, name: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_load_state("networkidle")
 
 
-def test_anonymous_is_redirected_to_login(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+def test_anonymous_is_redirected_to_login(page, live_server: str, sample: Sample) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{live_server}/dashboard")
     assert page.url.startswith(f"{live_server}/login")
     assert page.locator("input[name=username]").is_visible()
@@ -151,7 +151,7 @@ def test_hostile_post_shows_as_text_and_runs_nothing(page, live_server: str,
     assert dialogs == []
 
 
-def test_staff_cannot_open_admin_pages(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+def test_staff_cannot_open_admin_pages(page, live_server: str, sample: Sample) -> None:  # type: ignore[no-untyped-def]
     _login(page, live_server, "staff")
     assert page.locator("nav.mainnav a", has_text="管理").count() == 0
     response = page.goto(f"{live_server}/admin/users")
@@ -159,7 +159,7 @@ def test_staff_cannot_open_admin_pages(page, live_server: str) -> None:  # type:
     assert "仅限管理员" in page.content()
 
 
-def test_admin_pages_open_for_admins(page, live_server: str) -> None:  # type: ignore[no-untyped-def]
+def test_admin_pages_open_for_admins(page, live_server: str, sample: Sample) -> None:  # type: ignore[no-untyped-def]
     _login(page, live_server, "admin")
     page.click("nav.mainnav a:has-text('管理')")
     page.wait_for_url(f"{live_server}/admin/sources")
@@ -168,3 +168,61 @@ def test_admin_pages_open_for_admins(page, live_server: str) -> None:  # type: i
     page.click("nav.subnav a:has-text('用户')")
     assert page.locator("td", has_text="staff").count() >= 1
     page.screenshot(path=str(SCREENSHOTS / "admin_users.png"), full_page=True)
+
+
+HOSTILE = {
+    "title": "莲花街道生育登记窗口乱收费<script>alert('t')</script>",
+    "text": "办生育登记被要求交“加急费”200元，窗口推诿说不交就排队。"
+    "<img src=x onerror=\"document.title='pwned'\">希望街道核查。",
+    "author": "莲花居民",
+    "likes": 12,
+}
+
+
+def test_alert_from_crawled_posts(page, live_server: str, session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Posts crawled over HTTP from the local test site, shown in an alert, safely."""
+    from sqlalchemy import select
+
+    from alerts.models import alert_posts
+    from crawlers.models import Post
+    from crawlers.runner import crawl
+    from tests import factories
+    from tests.testsite import DEFAULT_POSTS, TestSite
+
+    factories.make_user(session, name="staff", role="staff", display_name="李敏")
+    session.commit()
+    with TestSite(posts=[*DEFAULT_POSTS[:3], HOSTILE]) as site:
+        sources = site.write_sources(tmp_path / "sources.toml", "board")
+        results = crawl(sources_file=sources)
+    assert results and results[0].status == "ok", results
+    posts = list(session.scalars(select(Post).where(Post.title.like("%生育登记%"))))
+    assert len(posts) == 2
+    # analysis and alert rules are other packages; label the crawled posts as they would
+    event = factories.make_event(session, title="莲花街道生育登记窗口问题", post_count=2,
+                                 negative_count=2, relevant_count=2)
+    for post in posts:
+        factories.make_analysis(session, post=post, topics=["registration", "staff_conduct"],
+                                event_id=event.id,
+                                matched_terms={"place": ["莲花街道"], "subject": ["生育登记"]})
+    alert = factories.make_alert(session, severity="orange", title="莲花街道生育登记窗口投诉",
+                                 reason="同一事件 2 条负面信息", event_id=event.id,
+                                 topic="registration", matched_terms=["生育登记"])
+    session.execute(alert_posts.insert(), [{"alert_id": alert.id, "post_id": p.id}
+                                           for p in posts])
+    session.commit()
+
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    _login(page, live_server, "staff")
+    page.click("a.alert-link:has-text('莲花街道生育登记窗口投诉')")
+    page.wait_for_url(f"{live_server}/alerts/{alert.id}")
+    assert page.locator("article.post").count() == 2
+    titles = page.locator("article.post .post-title").all_inner_texts()
+    assert any("<script>alert('t')</script>" in t for t in titles)
+    assert page.locator("article.post script, article.post img").count() == 0
+    original = page.locator("a.post-link").first
+    assert original.get_attribute("rel") == "noopener noreferrer"
+    assert original.get_attribute("href").startswith(site.base_url)
+    page.wait_for_timeout(300)
+    assert dialogs == [] and page.title() != "pwned"
+    page.screenshot(path=str(SCREENSHOTS / "alert_from_crawl.png"), full_page=True)

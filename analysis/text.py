@@ -31,7 +31,9 @@ _SPACES_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\ufeff]+")
 _NEWLINES_RE = re.compile(r"\s*\n\s*")
 
 # spans kept whole as features: URLs, @mentions, Weibo [表情] codes, #话题#, emoji
-URL_RE = re.compile(r"https?://[^\s\u3000-\u303f\uff00-\uffef\u4e00-\u9fff]+|www\.[a-z0-9.-]+\.[a-z]{2,}\S*", re.I)
+URL_RE = re.compile(
+    r"https?://[^\s\u3000-\u303f\uff00-\uffef\u4e00-\u9fff]+|www\.[a-z0-9.-]+\.[a-z]{2,}\S*", re.I
+)
 MENTION_RE = re.compile(r"@[\w\u4e00-\u9fff-]{1,30}")
 _SPECIAL_RE = re.compile(
     URL_RE.pattern

@@ -35,8 +35,15 @@ EVAL_MESSAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "posts
 SNOWNLP_NEGATIVE_BELOW = 0.3
 SNOWNLP_POSITIVE_ABOVE = 0.7
 # chosen by 5-fold cross-validation on the corpus (see README "Analysis and models")
-PARAMS: dict[str, Any] = {"C_relevance": 4.0, "C_sentiment": 4.0, "C_topics": 8.0, "C_alert": 2.0,
-                          "char_ngrams": True, "lexicon": True, "scope": True}
+PARAMS: dict[str, Any] = {
+    "C_relevance": 4.0,
+    "C_sentiment": 4.0,
+    "C_topics": 8.0,
+    "C_alert": 2.0,
+    "char_ngrams": True,
+    "lexicon": True,
+    "scope": True,
+}
 
 Progress = Callable[[int], None]
 
@@ -115,7 +122,12 @@ def corrections_examples(settings: Any = None) -> list[Example]:
             rows = session.scalars(select(LabelCorrection).order_by(LabelCorrection.id)).all()
             return [
                 Example(
-                    r.title or "", r.text or "", r.relevant, r.topics, r.sentiment, r.alert,
+                    r.title or "",
+                    r.text or "",
+                    r.relevant,
+                    r.topics,
+                    r.sentiment,
+                    r.alert,
                     origin="correction",
                 )
                 for r in rows
@@ -129,8 +141,11 @@ def fingerprint(examples: list[Example]) -> str:
     """A hash of the training examples and their labels."""
     h = hashlib.sha256()
     for e in examples:
-        h.update(json.dumps([e.title, e.text, e.relevant, e.topics, e.sentiment, e.alert],
-                            ensure_ascii=False).encode())
+        h.update(
+            json.dumps(
+                [e.title, e.text, e.relevant, e.topics, e.sentiment, e.alert], ensure_ascii=False
+            ).encode()
+        )
     return h.hexdigest()
 
 
@@ -144,8 +159,9 @@ def prepare_all(examples: list[Example], progress: Progress | None = None) -> No
 
 
 # ------------------------------------------------------------------------------------------------
-def fit(examples: list[Example], params: dict[str, Any] | None = None,
-        progress: Progress | None = None) -> tuple[dict[str, Any], list[str]]:
+def fit(
+    examples: list[Example], params: dict[str, Any] | None = None, progress: Progress | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """Fit the shared feature step and the four heads; returns (pipelines, topic codes)."""
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.pipeline import Pipeline
@@ -184,8 +200,11 @@ def fit(examples: list[Example], params: dict[str, Any] | None = None,
     tick(1)
 
     # alert-worthiness among relevant negative posts
-    a_idx = [i for i, e in enumerate(examples)
-             if e.relevant and e.sentiment == "negative" and e.alert is not None]
+    a_idx = [
+        i
+        for i, e in enumerate(examples)
+        if e.relevant and e.sentiment == "negative" and e.alert is not None
+    ]
     y_alert = np.array([bool(examples[i].alert) for i in a_idx])
     if 1 < y_alert.sum() < len(y_alert) - 1:
         heads["alert"] = linear_head(params["C_alert"]).fit(X[a_idx], y_alert)
@@ -199,7 +218,7 @@ FIT_STEPS = 5
 
 # ------------------------------------------------------------------------------------------------
 def scores(gold: list[Example], pred: list[dict[str, Any]], codes: list[str]) -> dict[str, Any]:
-    """Relevance P/R/F1, sentiment macro-F1 and topic micro/macro-F1 (the last two on relevant posts)."""
+    """Relevance P/R/F1, sentiment macro-F1, topic micro/macro-F1 (the last two on relevant posts)."""
     from sklearn.metrics import (
         confusion_matrix,
         f1_score,
@@ -209,7 +228,10 @@ def scores(gold: list[Example], pred: list[dict[str, Any]], codes: list[str]) ->
     y = [bool(g.relevant) for g in gold]
     p = [bool(r["relevant"]) for r in pred]
     prec, rec, f1, _ = precision_recall_fscore_support(y, p, average="binary", zero_division=0)
-    out: dict[str, Any] = {"n": len(gold), "relevance": {"precision": prec, "recall": rec, "f1": f1}}
+    out: dict[str, Any] = {
+        "n": len(gold),
+        "relevance": {"precision": prec, "recall": rec, "f1": f1},
+    }
     rel = [i for i, g in enumerate(gold) if g.relevant]
     if rel:
         ys = [gold[i].sentiment for i in rel]
@@ -230,13 +252,18 @@ def scores(gold: list[Example], pred: list[dict[str, Any]], codes: list[str]) ->
         ya = [bool(gold[i].alert) for i in range(len(gold))]
         pa = [bool(r["alert"]) for r in pred]
         ap, ar, af, _ = precision_recall_fscore_support(ya, pa, average="binary", zero_division=0)
-        out["alert"] = {"precision": ap, "recall": ar, "f1": af, "gold": int(sum(ya)),
-                        "predicted": int(sum(pa))}
+        out["alert"] = {
+            "precision": ap,
+            "recall": ar,
+            "f1": af,
+            "gold": int(sum(ya)),
+            "predicted": int(sum(pa)),
+        }
     return out
 
 
 def predict_for_scoring(model: Model, examples: list[Example]) -> list[dict[str, Any]]:
-    """Predictions plus each post's topics as if it were relevant (topic scores use gold relevance)."""
+    """Predictions plus each post's topics as if it were relevant (topics use gold relevance)."""
     from analysis.classifier import TOPIC_THRESHOLD
 
     preds = model.predict([e.prepared for e in examples], explain=False)
@@ -247,8 +274,14 @@ def predict_for_scoring(model: Model, examples: list[Example]) -> list[dict[str,
     return preds
 
 
-def cross_validate(examples: list[Example], *, folds: int = 5, params: dict[str, Any] | None = None,
-                   progress: Progress | None = None, seed: int = 0) -> dict[str, Any]:
+def cross_validate(
+    examples: list[Example],
+    *,
+    folds: int = 5,
+    params: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Stratified k-fold scores on the training examples (mean over folds)."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -304,9 +337,15 @@ def eval_examples(messages: Path | None = None) -> list[Example] | None:
             key = (str(row.get("src")), str(row.get("src_id")))
             lab = labels.get(key)
             if lab is not None and key not in found:
-                found[key] = Example(str(row.get("title") or ""), str(row.get("text") or ""),
-                                     lab["relevant"], lab["topics"], lab["sentiment"],
-                                     bool(lab.get("alert", False)), origin="eval")
+                found[key] = Example(
+                    str(row.get("title") or ""),
+                    str(row.get("text") or ""),
+                    lab["relevant"],
+                    lab["topics"],
+                    lab["sentiment"],
+                    bool(lab.get("alert", False)),
+                    origin="eval",
+                )
     return [found[k] for k in labels if k in found]
 
 
@@ -322,8 +361,9 @@ def snownlp_sentiment(text: str) -> str:
     return "neutral"
 
 
-def evaluate_real(model: Model, examples: list[Example],
-                  progress: Progress | None = None) -> dict[str, Any]:
+def evaluate_real(
+    model: Model, examples: list[Example], progress: Progress | None = None
+) -> dict[str, Any]:
     """Scores on the real posts, and SnowNLP's sentiment on the same relevant posts."""
     from sklearn.metrics import confusion_matrix, f1_score
 
@@ -354,8 +394,13 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def train_and_save(examples: list[Example], models_dir: Path, *, extra_meta: dict[str, Any],
-                   progress: Progress | None = None) -> Model:
+def train_and_save(
+    examples: list[Example],
+    models_dir: Path,
+    *,
+    extra_meta: dict[str, Any],
+    progress: Progress | None = None,
+) -> Model:
     """Fit on all examples and save a versioned model with its metadata; returns the model."""
     from analysis.plans import load_plans
 
@@ -368,7 +413,9 @@ def train_and_save(examples: list[Example], models_dir: Path, *, extra_meta: dic
         "trained_at": now.isoformat(timespec="seconds"),
         "corpus_fingerprint": fp,
         "examples": len(examples),
-        "by_origin": {o: sum(e.origin == o for e in examples) for o in {e.origin for e in examples}},
+        "by_origin": {
+            o: sum(e.origin == o for e in examples) for o in {e.origin for e in examples}
+        },
         "params": PARAMS,
         "libraries": library_versions(),
         "heads": sorted(pipelines),

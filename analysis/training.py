@@ -218,7 +218,7 @@ FIT_STEPS = 5
 
 # ------------------------------------------------------------------------------------------------
 def scores(gold: list[Example], pred: list[dict[str, Any]], codes: list[str]) -> dict[str, Any]:
-    """Relevance P/R/F1, sentiment macro-F1, topic micro/macro-F1 (the last two on relevant posts)."""
+    """Relevance P/R/F1, sentiment macro-F1, topic micro/macro-F1 (last two: relevant posts)."""
     from sklearn.metrics import (
         confusion_matrix,
         f1_score,

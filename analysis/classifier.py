@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.plans import Plan, load_plans, match_plans
+from analysis.plans import Plan, in_scope, load_plans, match_plans
 from analysis.text import feature_tokens, normalize, segment
 
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -341,7 +341,9 @@ class Model:
         for i, p in enumerate(prepared):
             matched = match_plans(self.plans, p.full_text)
             # the plans' subject words scope relevance: no subject word, not about our work
-            gated = bool(matched["subject"]) or not self.plans
+            gated = bool(matched["subject"]) and in_scope(
+                self.plans, p.normalized_title, p.normalized_text
+            )
             relevant = bool(gated and rel[i] >= RELEVANCE_THRESHOLD)
             proba = {c: round(float(sent[i, j]), 4) for j, c in enumerate(sent_classes)}
             sentiment = max(proba, key=proba.get)

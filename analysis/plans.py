@@ -170,6 +170,50 @@ def plan_from_dict(data: dict[str, Any], *, where: str = "plan") -> Plan:
     return Plan(**kwargs)
 
 
+def load_mask_words(path: Path | None = None) -> list[str]:
+    """Words blanked out before plan matching (`mask_words` of the plans file), longest first."""
+    path = path or PLANS_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+    words = [w for w in data.get("mask_words", []) if isinstance(w, str) and w.strip()]
+    return sorted(words, key=len, reverse=True)
+
+
+def mask(text: str, words: list[str]) -> str:
+    """The text with each mask word replaced by a space."""
+    for word in words:
+        if word in text:
+            text = text.replace(word, " ")
+    return text
+
+
+# a post longer than this whose only scope word occurs once, outside the title, mentions our
+# work in passing (DESIGN.md: "not relevant when such a word is incidental")
+INCIDENTAL_MIN_CHARS = 150
+
+
+def in_scope(plans: list[Plan], title: str, text: str, masks: list[str] | None = None) -> bool:
+    """Whether a post is substantively about the plans' subjects, not a passing mention."""
+    words = {w for p in plans if p.enabled for w in p.subject_words}
+    if not words:
+        return True
+    masks = load_mask_words() if masks is None else masks
+    title, text = mask(title, masks), mask(text, masks)
+    if any(w in title for w in words):
+        return True
+    hits = 0
+    for word in sorted(words, key=len, reverse=True):
+        count = text.count(word)
+        if count:
+            hits += count
+            text = text.replace(word, " ")
+        if hits >= 2:
+            return True
+    return hits == 1 and len(text) <= INCIDENTAL_MIN_CHARS
+
+
 def load_plans(path: Path | None = None) -> list[Plan]:
     """Plans from a TOML file (default: the packaged analysis/data/plans.toml)."""
     path = path or PLANS_FILE
@@ -179,6 +223,9 @@ def load_plans(path: Path | None = None) -> list[Plan]:
         raise UserError(f"{path}: no such file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: not valid TOML: {exc}") from exc
+    unknown = set(data) - {"plan", "mask_words"}
+    if unknown:
+        raise UserError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))}")
     plans = [plan_from_dict(t, where=f"{path} [[plan]]") for t in data.get("plan", [])]
     names = [p.name for p in plans]
     if len(set(names)) != len(names):
@@ -190,8 +237,19 @@ def _found(words: Iterable[str], text: str) -> list[str]:
     return [w for w in words if w in text]
 
 
+_MASKS: list[str] | None = None
+
+
+def _default_masks() -> list[str]:
+    global _MASKS
+    if _MASKS is None:
+        _MASKS = load_mask_words()
+    return _MASKS
+
+
 def match_plans(plans: list[Plan], text: str) -> dict[str, list[str]]:
     """The matched terms of a text: plans that match, and the place/subject/event words found."""
+    text = mask(text, _default_masks())
     result: dict[str, list[str]] = {"plans": [], "place": [], "subject": [], "event": []}
     seen: dict[str, set[str]] = {"place": set(), "subject": set(), "event": set()}
     for plan in plans:

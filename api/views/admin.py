@@ -126,14 +126,10 @@ def _plan_fields(form: Any) -> dict[str, Any]:
         raise UserError("方案名称不能为空。")
     if not (fields["place_words"] or fields["subject_words"] or fields["event_words"]):
         raise UserError("至少需要填写一组关键词（地域、主体或事件）。")
-    expr = fields["expression"]
-    depth = 0
-    for ch in expr:
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if depth < 0:
-            break
-    if depth != 0:
-        raise UserError("逻辑表达式的括号不配对。")
+    # the analysis package's own parser: the plan saved here is exactly what analysis runs
+    from analysis.plans import plan_from_dict
+
+    plan_from_dict(fields, where="监测方案")
     return fields
 
 

@@ -160,6 +160,9 @@ def test_admin_sources_plans_rules(admin_client: TestClient, session, sample,
 
     bad = admin_client.post("/admin/plans", data={"csrf_token": token, "name": "空方案"})
     assert "至少需要填写一组关键词" in bad.text
+    bad_expr = admin_client.post("/admin/plans", data={
+        "csrf_token": token, "name": "括号", "subject_words": "计生", "expression": "(计生 AND"})
+    assert "括号" in bad_expr.text and "flash-error" in bad_expr.text
     admin_client.post("/admin/plans", data={
         "csrf_token": token, "name": "本街道计生", "enabled": "1",
         "place_words": "福田，沙头", "subject_words": "计生\n生育登记", "expression": "(a)"})

@@ -66,4 +66,5 @@ def queue_daily_digest(
         body_html=html,
         kind="digest",
         dedup_key=f"digest:{day.isoformat()}",
+        now=now,
     )

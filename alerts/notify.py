@@ -85,6 +85,7 @@ def queue_urgent(
             body_text=text,
             body_html=html,
             kind="ops" if ops else "alert",
+            now=now,
             dedup_key=f"{'ops' if ops else 'urgent'}:{now.isoformat()}:{ids}"[:200],
         )
         for alert in alerts:

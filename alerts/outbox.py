@@ -38,6 +38,7 @@ def queue(
     kind: str = "alert",
     dedup_key: str = "",
     mime: bytes | None = None,
+    now: dt.datetime | None = None,
 ) -> OutboxEmail:
     """Put a mail in the outbox; with a dedup_key already queued, return that mail instead."""
     if dedup_key:
@@ -49,7 +50,7 @@ def queue(
     addresses = list(dict.fromkeys(a.strip() for a in to if a and a.strip()))
     if not addresses:
         raise ValueError("a mail needs at least one recipient")
-    now = utcnow()
+    now = now or utcnow()
     mail = OutboxEmail(
         kind=kind,
         dedup_key=dedup_key,

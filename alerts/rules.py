@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scipy.stats import nbinom
-
 from alerts.models import SEVERITIES
 from core.config import Settings
 from core.errors import UserError
@@ -277,8 +275,28 @@ def spike_test(
     shape = prior_count + baseline_count
     rate = prior_windows + max(baseline_windows, 0.0)
     expected = shape / rate
-    p_value = float(nbinom.sf(count - 1, shape, rate / (rate + 1.0))) if count > 0 else 1.0
+    p_value = nbinom_sf(count, shape, rate / (rate + 1.0)) if count > 0 else 1.0
     return SpikeTest(count=count, expected=expected, p_value=p_value)
+
+
+def nbinom_sf(k: int, r: float, p: float) -> float:
+    """P(X >= k) for a negative binomial (r successes, success probability p), no SciPy needed."""
+
+    def pmf(x: int) -> float:
+        log = math.lgamma(x + r) - math.lgamma(r) - math.lgamma(x + 1)
+        return math.exp(log + r * math.log(p) + x * math.log1p(-p))
+
+    mean = r * (1 - p) / p
+    if k <= mean:
+        return max(0.0, 1.0 - math.fsum(pmf(x) for x in range(k)))
+    # beyond the mean the terms shrink: sum the tail directly so tiny p-values stay accurate
+    total, x = 0.0, k
+    while True:
+        term = pmf(x)
+        total += term
+        if term < total * 1e-15 or x > k + 100_000:
+            return min(total, 1.0)
+        x += 1
 
 
 def spike(

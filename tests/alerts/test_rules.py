@@ -64,3 +64,12 @@ def test_spike_test_is_cautious_with_little_history_and_sharp_with_plenty():
     assert spike_test(6, 84, 14).p_value > 0.3
     # a burst far above plenty of history is significant
     assert spike_test(12, 14, 14).p_value < 1e-6
+
+
+def test_negative_binomial_tail_matches_scipy():
+    from scipy.stats import nbinom
+
+    from alerts.rules import nbinom_sf
+
+    for k, r, p in [(6, 1, 0.5), (6, 15, 15 / 16), (12, 15, 15 / 16), (3, 2, 0.3), (50, 3, 0.9)]:
+        assert nbinom_sf(k, r, p) == pytest.approx(nbinom.sf(k - 1, r, p), rel=1e-9)

@@ -196,8 +196,11 @@ def escalation(rule: RuleSpec, key: str, posts: list[PostFacts]) -> Candidate | 
     terms = rule.params.get("terms", [])
     hits: list[PostFacts] = []
     found: list[str] = []
+    require_local = bool(rule.params.get("require_local", False))
     for post in posts:
         if not post.relevant or post.sentiment not in sentiments:
+            continue
+        if require_local and not post.places:
             continue
         text = f"{post.title}\n{post.text}"
         words = [t for t in terms if t in text]

@@ -125,13 +125,18 @@ def test_resolved_event_that_flares_again_raises_a_linked_alert(rules, settings)
     assert service.post_ids_of(session=session, alert=new_alert) == [newer.id]
 
 
-def test_escalation_term_in_non_local_post(rules, settings):
+def test_watch_terms_count_only_in_our_area_strong_signals_anywhere(rules, settings):
     session = rules
-    analysed_post(session, at=NOW - H, text="超生罚款还要强制结扎，已经联系了记者")
+    analysed_post(session, at=NOW - H, text="超生罚款还要强制结扎，新华社记者报道")
+    assert service.evaluate(session=session, settings=settings, now=NOW).created == 0
+    analysed_post(session, at=NOW - H, text="超生罚款逼得人走投无路，大家准备集体上访")
+    analysed_post(session, at=NOW - H, places=["南山"], text="南山计生办罚款乱来，已经联系了记者")
     service.evaluate(session=session, settings=settings, now=NOW)
-    [alert] = _alerts(session)
-    assert alert.severity == "yellow" and alert.rule == "escalation_watch"
-    assert "记者" in alert.matched_terms
+    strong, local = _alerts(session)
+    assert strong.rule == "escalation_strong" and strong.severity == "orange"
+    assert {"集体", "上访"} <= set(strong.matched_terms)
+    assert local.rule == "escalation_watch" and local.severity == "orange"
+    assert "记者" in local.matched_terms and "南山" in local.matched_terms
 
 
 def test_event_growing_past_the_count(rules, settings):

@@ -105,7 +105,7 @@ def test_digest_lists_new_and_overdue_alerts(rules, smtp_server):
     settings = _settings(alert_recipients=["office@example.org"])
     analysed_post(session, places=["南山"], at=NOW - 100 * H)
     service.evaluate(session=session, settings=settings, now=NOW - 99 * H, notify=False)
-    analysed_post(session, at=NOW - H, text="计生罚款不合理，我要找记者")
+    analysed_post(session, at=NOW - H, places=["南山"], text="计生罚款不合理，我要找记者")
     service.evaluate(session=session, settings=settings, now=NOW, notify=False)
     old, new = session.scalars(select(Alert).order_by(Alert.id))
     mail_row = queue_daily_digest(session=session, settings=settings, now=NOW)

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 # seconds before retry n (1-based); the last value repeats, so mail is retried forever
 BACKOFF_SECONDS = (60, 120, 300, 900, 1800, 3600)
+LEASE = dt.timedelta(minutes=10)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -130,6 +131,11 @@ def flush(
     due = pending(session=session, now=now)
     if not due:
         return 0, 0
+    # lease the rows before the slow part, so a concurrent flush does not send them twice; a crash
+    # mid-send leaves them due again when the lease runs out
+    for mail in due:
+        mail.next_attempt_at = now + LEASE
+    session.commit()
     sent = failed = 0
     try:
         smtp = _connect(settings)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from alerts import rules as R
@@ -435,6 +435,10 @@ def evaluate(
     """
     settings = settings or get_settings()
     now = now or utcnow()
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        # the scheduler and a manual run must not both create the same alert
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('yuqing.alerts.evaluate'))"))
     specs = _rule_specs(session)
     candidates = _content_candidates(session, specs, settings, now)
     candidates += _source_candidates(session, specs, settings, now)

@@ -1,4 +1,4 @@
-"""`yuqing alerts`, `yuqing outbox`, `yuqing export alerts` and the `yuqing report` placeholder."""
+"""`yuqing alerts`, `yuqing outbox` and `yuqing export alerts`."""
 
 from __future__ import annotations
 
@@ -216,14 +216,3 @@ def _encode(rows: list[dict[str, Any]], fmt: str) -> bytes:
     book.save(out)
     return out.getvalue()
 
-
-@click.group(name="report")
-def report_group() -> None:
-    """Monthly reports (placeholder until the reports module lands)."""
-
-
-@report_group.command(name="monthly")
-@click.option("--month", required=True, help="YYYY-MM")
-def report_monthly(month: str) -> None:
-    """Build the monthly report."""
-    raise UserError("not yet available")

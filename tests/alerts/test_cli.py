@@ -1,4 +1,4 @@
-"""The commands: alerts evaluate/list, export alerts, outbox send, the report placeholder."""
+"""The commands: alerts evaluate/list, export alerts, outbox send."""
 
 from __future__ import annotations
 
@@ -114,7 +114,3 @@ def test_outbox_send_with_smtp_down_is_a_one_line_error(yuqing, rules, smtp_serv
     session.expire_all()
     assert session.scalar(select(OutboxEmail)).attempts == 1
 
-
-def test_report_placeholder_says_not_yet_available(yuqing, settings):
-    result = yuqing("report", "monthly", "--month", "2024-05")
-    assert result.returncode == 2 and "not yet available" in result.stderr

@@ -215,4 +215,3 @@ def _encode(rows: list[dict[str, Any]], fmt: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-

@@ -222,7 +222,11 @@ def _source_candidates(
             # posts cannot show up more often than the source is crawled
             gap = max(gap, source.interval_minutes / 60)
             last = max(times)
-            silent_hours = (now - last).total_seconds() / 3600
+            # silence only counts from when we started watching (a new source's posts may be old)
+            watched = session.scalar(
+                select(func.min(Post.fetched_at)).where(Post.source_id == source.id)
+            )
+            silent_hours = (now - max(last, watched or last)).total_seconds() / 3600
             if silent_hours <= settings.silence_factor * gap:
                 continue
             found.append(

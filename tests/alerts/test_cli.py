@@ -113,4 +113,3 @@ def test_outbox_send_with_smtp_down_is_a_one_line_error(yuqing, rules, smtp_serv
     assert "Traceback" not in result.stderr
     session.expire_all()
     assert session.scalar(select(OutboxEmail)).attempts == 1
-

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from alerts import service
 from alerts.models import Alert
 from core.models import AuditLog
+from crawlers.models import Post
 from tests.alerts.conftest import NOW, analysed_post
 from tests.factories import make_event, make_run, make_source
 
@@ -232,3 +233,19 @@ def test_disabled_rule_does_not_fire(rules, settings):
     rule.enabled = False
     analysed_post(session, places=["南山"], at=NOW - H)
     assert service.evaluate(session=session, settings=settings, now=NOW).created == 0
+
+
+def test_a_new_source_with_old_posts_is_not_silent(rules, settings):
+    session = rules
+    source = make_source(session, name="新来源")
+    # first crawled an hour ago; its posts are from last month
+    for i in range(5):
+        analysed_post(
+            session, source=source, relevant=False, at=NOW - dt.timedelta(days=30, hours=i)
+        )
+    for post in session.scalars(select(Post).where(Post.source_id == source.id)):
+        post.fetched_at = NOW - H
+    assert service.evaluate(session=session, settings=settings, now=NOW).created == 0
+    # still nothing new three days later: now it is silent
+    later = NOW + dt.timedelta(days=3)
+    assert service.evaluate(session=session, settings=settings, now=later).created == 1

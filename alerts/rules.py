@@ -197,12 +197,16 @@ def escalation(rule: RuleSpec, key: str, posts: list[PostFacts]) -> Candidate | 
     hits: list[PostFacts] = []
     found: list[str] = []
     require_local = bool(rule.params.get("require_local", False))
+    # phrases that contain a term but signal nothing (死亡证明, 集体户口)
+    ignore = sorted(rule.params.get("ignore", []), key=len, reverse=True)
     for post in posts:
         if not post.relevant or post.sentiment not in sentiments:
             continue
         if require_local and not post.places:
             continue
         text = f"{post.title}\n{post.text}"
+        for phrase in ignore:
+            text = text.replace(phrase, "")
         words = [t for t in terms if t in text]
         if words:
             hits.append(post)

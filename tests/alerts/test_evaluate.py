@@ -249,3 +249,9 @@ def test_a_new_source_with_old_posts_is_not_silent(rules, settings):
     # still nothing new three days later: now it is silent
     later = NOW + dt.timedelta(days=3)
     assert service.evaluate(session=session, settings=settings, now=later).created == 1
+
+
+def test_paperwork_phrases_are_not_escalation(rules, settings):
+    session = rules
+    analysed_post(session, at=NOW - H, text="集体户口开不了婚育证明，还要死亡证明原件，太折腾")
+    assert service.evaluate(session=session, settings=settings, now=NOW).created == 0

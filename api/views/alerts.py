@@ -22,14 +22,6 @@ from core.models import User
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
 
-DISMISS_REASONS = {
-    "false_positive": "误报",
-    "irrelevant": "与我办无关",
-    "duplicate": "重复",
-    "elsewhere": "已由其他部门处理",
-}
-
-
 def alert_filter(params: Any) -> queries.AlertFilter:
     """An alert filter from query parameters; unknown values fall back to defaults."""
     state = clean(params.get("state"), 20) or "open"
@@ -50,6 +42,14 @@ def alert_filter(params: Any) -> queries.AlertFilter:
         page=parse_int(params.get("page"), 1, 1, 100000) or 1,
         overdue=params.get("overdue") == "1",
     )
+
+
+def _dismiss_reasons() -> tuple[str, ...]:
+    try:
+        from alerts.service import DISMISS_REASONS
+    except ImportError:
+        return ()
+    return DISMISS_REASONS
 
 
 def _lifecycle() -> Any:
@@ -152,7 +152,7 @@ def alert_page(request: Request, alert_id: int, session: SessionDep, user: UserD
         alert=alert,
         overdue=queries.is_overdue(alert),
         users=queries.active_users(session),
-        dismiss_reasons=DISMISS_REASONS,
+        dismiss_reasons=_dismiss_reasons(),
         timeline_days=timeline_days,
         timeline_svg=sparkline([c for _, c in timeline_days], width=240, height=40,
                                color="#dc2626"),

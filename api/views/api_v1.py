@@ -122,10 +122,11 @@ class AlertDetailOut(AlertOut):
 
 
 class TransitionIn(BaseModel):
-    to_state: str = Field(..., max_length=20, description="acknowledged, in_progress, resolved, "
-                          "dismissed (or new to reopen, if the lifecycle allows)")
+    to_state: str = Field(..., max_length=20, description="acknowledged, in_progress, resolved or "
+                          "dismissed (as the lifecycle allows)")
     note: str = Field("", max_length=5000)
-    reason: str = Field("", max_length=16, description="why an alert is dismissed")
+    reason: str = Field("", max_length=16, description="why an alert is dismissed: "
+                        "误报, 无关, 重复 or 已知")
 
 
 class NoteIn(BaseModel):

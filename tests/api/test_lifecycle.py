@@ -82,3 +82,20 @@ def test_api_transition_and_note(app, session, sample: Sample) -> None:  # type:
         assert note.status_code == 201 and note.json()["body"] == "电话回访"
         detail = api.get(base).json()
         assert detail["notes"][0]["body"] == "电话回访" and detail["audit"]
+
+
+def test_dismiss_needs_a_reason_and_feeds_training(staff_client: TestClient, session,
+                                                   sample: Sample) -> None:  # type: ignore[no-untyped-def]
+    from analysis.models import LabelCorrection
+
+    path = f"/alerts/{sample.alert_id}"
+    token = csrf_of(staff_client, path)
+    refused = staff_client.post(f"{path}/transition", data={"csrf_token": token,
+                                                            "to_state": "dismissed"})
+    assert "忽略告警须选择原因" in refused.text
+    staff_client.post(f"{path}/transition", data={"csrf_token": token, "to_state": "dismissed",
+                                                  "reason": "误报"})
+    alert = alert_row(session, sample.alert_id)
+    assert alert.state == "dismissed" and alert.dismissed_reason == "误报"
+    origins = session.scalars(select(LabelCorrection.origin)).all()
+    assert "dismissal" in origins

@@ -194,7 +194,8 @@ def print_summary(results: list[dict[str, Any]]) -> None:
     """Every figure with its ratio to its baseline, one line each."""
     print("\n== summary (ratio ≥ 1.0 meets the baseline)")
     for res in results:
-        print(f"{res['name']}: {res['status']}" + (f", {res['seconds']}s" if "seconds" in res else ""))
+        took = f", {res['seconds']}s" if "seconds" in res else ""
+        print(f"{res['name']}: {res['status']}{took}")
         for key, fig in res["figures"].items():
             if fig["value"] is None:
                 print(f"  {key:<24} (not reported)")

@@ -25,7 +25,8 @@ def test_board_dates_look_like_a_local_board() -> None:
     now = dt.datetime(2026, 11, 3, 13, 20, tzinfo=SHANGHAI)
     assert board_date(now - dt.timedelta(hours=3), now) == "3小时前"
     assert board_date(now - dt.timedelta(minutes=5), now) == "5分钟前"
-    assert board_date(dt.datetime(2026, 11, 1, 10, 20, tzinfo=SHANGHAI), now) == "2026年11月1日 10:20"
+    earlier = dt.datetime(2026, 11, 1, 10, 20, tzinfo=SHANGHAI)
+    assert board_date(earlier, now) == "2026年11月1日 10:20"
 
 
 def test_channels_over_http() -> None:

@@ -6,10 +6,12 @@ the web app with the scheduler. Every step is the real one the product runs in p
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -92,6 +94,8 @@ def demo(host: str, port: int, data_dir: Path, fresh: bool, no_serve: bool) -> N
     from api.demo.site import DemoSite
 
     data_dir = data_dir.resolve()
+    # the demo's output is its progress lines; "nobody is on duty for mail" is expected here
+    logging.getLogger("alerts.notify").setLevel(logging.ERROR)
     if not no_serve:
         _check_port(host, port)
     if fresh and data_dir.exists():
@@ -120,9 +124,12 @@ def demo(host: str, port: int, data_dir: Path, fresh: bool, no_serve: bool) -> N
         sources.write_text(site.sources_toml(), encoding="utf-8")
         steps.done(f"信息源配置已写入 {sources}")
 
-        steps.start("初始化数据库、默认分类、监测方案和告警规则，必要时训练模型")
+        steps.start("初始化数据库，载入默认分类、监测方案和告警规则")
         _init()
         steps.done("数据库就绪")
+        # training is CPU-bound and the crawl mostly waits on the network: run them side by side
+        training = _ModelThread()
+        training.start()
 
         steps.start("创建管理员账号")
         _admin(web_url)
@@ -131,6 +138,11 @@ def demo(host: str, port: int, data_dir: Path, fresh: bool, no_serve: bool) -> N
         new = _crawl(sources)
         steps.done(f"新增信息 {new} 条")
 
+        if training.is_alive():
+            click.echo("      等待模型训练完成（只在第一次运行时训练，约一分钟）…")
+        training.join()
+        if training.error is not None:
+            raise training.error
         steps.start("分析：分词、相关性、话题、情感、事件归并")
         analysed = _analyze()
         steps.done(f"已分析 {analysed} 条")
@@ -165,7 +177,23 @@ def _init() -> None:
     before, after = upgrade(get_engine(get_settings()))
     if before != after:
         click.echo(f"      数据库已创建/升级到 {after}")
-    run_init_steps(echo=True)
+    run_init_steps(echo=True, skip_model=True)
+
+
+class _ModelThread(threading.Thread):
+    """`yuqing init`'s model step (train from the corpus if no model is saved) in the background."""
+
+    def __init__(self) -> None:
+        super().__init__(name="demo-model", daemon=True)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            from analysis.setup import ensure_model
+
+            ensure_model(echo=True)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            self.error = exc
 
 
 def _admin(web_url: str) -> None:

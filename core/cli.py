@@ -27,7 +27,7 @@ COMMANDS: dict[str, str] = {
     "analyze": "analysis.cli:analyze",
     "alerts": "alerts.cli:alerts_group",
     "outbox": "alerts.cli:outbox_group",
-    "report": "alerts.cli:report_group",
+    "report": "alerts.reports.cli:report_group",
     "serve": "api.cli:serve",
     "schedule": "api.cli:schedule_group",
     "run-once": "api.cli:run_once",

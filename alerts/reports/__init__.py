@@ -1,0 +1,1 @@
+"""Monthly sentiment report and data retention."""

@@ -1,0 +1,1 @@
+"""The in-process scheduler of `yuqing serve`: crawls, analysis, alerts, mail, reports."""

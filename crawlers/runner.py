@@ -96,6 +96,15 @@ def crawl(
         json.dump(spec, fh, ensure_ascii=False)
         spec_path = Path(fh.name)
 
+    if settings.scrapyd_urls:
+        from crawlers.scrapyd import dispatch
+
+        if echo:
+            click.echo(f"crawling {len(jobs)} source(s) on Scrapyd")
+        exit_note = dispatch(
+            jobs=jobs, configs={c.name: c for c in selected}, settings=settings, echo=echo
+        )
+        return _results([j["run_id"] for j in jobs], exit_note)
     if echo:
         click.echo(f"crawling {len(jobs)} source(s); log: {log_path}")
     try:

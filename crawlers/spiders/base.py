@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -32,9 +33,11 @@ class SourceSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if isinstance(source, str):  # Scrapyd passes spider arguments as strings
+            source = json.loads(source)
         self.source = source if isinstance(source, SourceConfig) else SourceConfig(**source)
-        self.source_id = source_id
-        self.run_id = run_id
+        self.source_id = int(source_id)
+        self.run_id = int(run_id)
         self.tz = tz
         self.now = dt.datetime.now(dt.UTC)
         self.http_errors: Counter[str] = Counter()

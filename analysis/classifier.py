@@ -117,6 +117,65 @@ class LexiconFeatures:
         )
 
 
+DOMAIN_LEXICON = Path(__file__).resolve().parent / "data" / "sentiment_lexicon.txt"
+
+
+def domain_lexicon() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Negative and positive entries of the team's domain sentiment lexicon."""
+    negative: list[str] = []
+    positive: list[str] = []
+    for line in DOMAIN_LEXICON.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if len(line) > 1 and line[0] in "+-" and not line.startswith("# "):
+            (positive if line[0] == "+" else negative).append(line[1:])
+    return tuple(dict.fromkeys(negative)), tuple(dict.fromkeys(positive))
+
+
+class DomainLexiconFeatures:
+    """Counts of the domain lexicon's complaint and praise phrases in the normalized text."""
+
+    def __init__(
+        self, negative: tuple[str, ...] | None = None, positive: tuple[str, ...] | None = None
+    ):
+        self.negative = negative
+        self.positive = positive
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"negative": self.negative, "positive": self.positive}
+
+    def set_params(self, **params: Any) -> DomainLexiconFeatures:
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def fit(self, X: Any, y: Any = None) -> DomainLexiconFeatures:
+        if self.negative is None or self.positive is None:
+            self.negative, self.positive = domain_lexicon()
+        return self
+
+    def _pattern(self, words: tuple[str, ...] | None) -> re.Pattern[str]:
+        alternatives = "|".join(re.escape(w) for w in sorted(words or (), key=len, reverse=True))
+        return re.compile(alternatives or "(?!)")
+
+    def transform(self, X: Any) -> Any:
+        from scipy import sparse
+
+        neg, pos = self._pattern(self.negative), self._pattern(self.positive)
+        out = np.zeros((len(X), 4), dtype=np.float64)
+        for i, doc in enumerate(X):
+            n, p = len(neg.findall(doc)), len(pos.findall(doc))
+            out[i] = (np.log1p(n), np.log1p(p), float(n > p), float(p > n))
+        return sparse.csr_matrix(out)
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        return self.fit(X, y).transform(X)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(
+            ["[抱怨用语]", "[肯定用语]", "[抱怨多于肯定]", "[肯定多于抱怨]"], dtype=object
+        )
+
+
 _SENTENCE_RE = re.compile(r"[。！？!?；;\n]+")
 
 
@@ -216,7 +275,9 @@ def lexicon_words() -> tuple[frozenset[str], frozenset[str]]:
 
 
 # ------------------------------------------------------------------------------------------------
-def build_features(*, char_ngrams: bool = True, lexicon: bool = True, scope: bool = True) -> Any:
+def build_features(
+    *, char_ngrams: bool = True, lexicon: bool = True, scope: bool = True, domain: bool = False
+) -> Any:
     """The shared feature step: word uni+bigrams, character 2-3-grams, lexicon counts."""
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -255,6 +316,8 @@ def build_features(*, char_ngrams: bool = True, lexicon: bool = True, scope: boo
         parts.append(("lexicon", LexiconFeatures(), 1))
     if scope:
         parts.append(("scope", ScopeFeatures(), 0))
+    if domain:
+        parts.append(("domain", DomainLexiconFeatures(), 0))
     return ColumnTransformer(parts, sparse_threshold=1.0, n_jobs=None)
 
 
@@ -265,6 +328,28 @@ def linear_head(C: float = 4.0, *, calibrated: bool = True) -> Any:
 
     base = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
     return CalibratedClassifierCV(base, method="sigmoid", cv=3) if calibrated else base
+
+
+def set_train_priors(clf: Any, y: Any) -> Any:
+    """Remember the class shares of the training labels on a fitted head."""
+    classes = list(clf.classes_)
+    y = np.asarray(y)
+    clf.train_priors_ = np.array([float(np.mean(y == c)) for c in classes])
+    return clf
+
+
+def balanced_proba(clf: Any, proba: np.ndarray) -> np.ndarray:
+    """Probabilities re-weighted from the training class shares to equal class shares.
+
+    The corpus over-represents relevant and negative posts compared with any real feed, and
+    calibration learns those shares; dividing them out makes the decision prior-neutral, as
+    the class-balanced training intends.
+    """
+    priors = getattr(clf, "train_priors_", None)
+    if priors is None:
+        return proba
+    adjusted = proba / np.clip(priors, 1e-6, None)
+    return adjusted / adjusted.sum(axis=1, keepdims=True)
 
 
 def coefficients(clf: Any) -> np.ndarray:
@@ -285,7 +370,7 @@ class Model:
     metadata: dict[str, Any]
     topic_codes: list[str]
     plans: list[Plan] = field(default_factory=list)
-    _names: np.ndarray | None = None
+    _names: dict[int, np.ndarray] = field(default_factory=dict)
     _coef: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -295,19 +380,24 @@ class Model:
 
     @property
     def features(self) -> Any:
-        """The shared fitted feature step."""
+        """The feature step shared by the relevance, topic and alert heads."""
         return self.pipelines["relevance"].steps[0][1]
+
+    def features_of(self, name: str) -> Any:
+        """The fitted feature step of one head (sentiment has its own)."""
+        return self.pipelines[name].steps[0][1]
 
     def head(self, name: str) -> Any:
         """The fitted classifier of one pipeline."""
         return self.pipelines[name].steps[-1][1]
 
-    def feature_names(self) -> np.ndarray:
-        """Readable feature names (the transformer prefix dropped)."""
-        if self._names is None:
-            names = self.features.get_feature_names_out()
-            self._names = np.array([n.split("__", 1)[-1] for n in names], dtype=object)
-        return self._names
+    def feature_names(self, name: str = "relevance") -> np.ndarray:
+        """Readable feature names of a head's feature step (the transformer prefix dropped)."""
+        step = self.features_of(name)
+        if id(step) not in self._names:
+            names = step.get_feature_names_out()
+            self._names[id(step)] = np.array([n.split("__", 1)[-1] for n in names], dtype=object)
+        return self._names[id(step)]
 
     def coef(self, name: str) -> np.ndarray:
         """Cached coefficients of one head."""
@@ -323,16 +413,20 @@ class Model:
         idx = X.indices[start:end]
         contrib = X.data[start:end] * weights[idx]
         order = np.argsort(-contrib)[:top]
-        names = self.feature_names()
+        names = self.feature_names(name)
         return [[str(names[idx[j]]), round(float(contrib[j]), 4)] for j in order if contrib[j] > 0]
 
     def predict(self, prepared: list[Prepared], *, explain: bool = True) -> list[dict[str, Any]]:
         """Labels, probabilities, matched terms and explanations of prepared posts."""
         if not prepared:
             return []
-        X = self.features.transform(to_matrix(prepared)).tocsr()
-        rel = self.head("relevance").predict_proba(X)[:, 1]
-        sent = self.head("sentiment").predict_proba(X)
+        rows = to_matrix(prepared)
+        X = self.features.transform(rows).tocsr()
+        sent_step = self.features_of("sentiment")
+        Xs = X if sent_step is self.features else sent_step.transform(rows).tocsr()
+        rel_head, sent_head = self.head("relevance"), self.head("sentiment")
+        rel = balanced_proba(rel_head, rel_head.predict_proba(X))[:, 1]
+        sent = balanced_proba(sent_head, sent_head.predict_proba(Xs))
         top = self.head("topics").predict_proba(X)
         alert_head = self.pipelines.get("alert")
         alert = alert_head.steps[-1][1].predict_proba(X)[:, 1] if alert_head else None
@@ -369,7 +463,7 @@ class Model:
             if explain:
                 result["explanation"] = {
                     "relevance": self.explain(X, i, "relevance", 1 if relevant else 0),
-                    "sentiment": self.explain(X, i, "sentiment", sent_classes.index(sentiment)),
+                    "sentiment": self.explain(Xs, i, "sentiment", sent_classes.index(sentiment)),
                     "topics": {
                         c: self.explain(X, i, "topics", self.topic_codes.index(c)) for c in topics
                     },

@@ -21,6 +21,7 @@ from analysis.classifier import (
     linear_head,
     prepare,
     save_model,
+    set_train_priors,
     to_matrix,
 )
 from analysis.taxonomy import load_taxonomy
@@ -37,12 +38,16 @@ SNOWNLP_POSITIVE_ABOVE = 0.7
 # chosen by 5-fold cross-validation on the corpus (see README "Analysis and models")
 PARAMS: dict[str, Any] = {
     "C_relevance": 4.0,
-    "C_sentiment": 4.0,
+    "C_sentiment": 1.0,
     "C_topics": 8.0,
     "C_alert": 2.0,
     "char_ngrams": True,
     "lexicon": True,
     "scope": True,
+    # sentiment reads words and both lexicons only: character n-grams and the scope features
+    # learn the corpus' phrasing and topics, which do not carry over to real posts
+    "sentiment_char_ngrams": False,
+    "sentiment_scope": False,
 }
 
 Progress = Callable[[int], None]
@@ -203,13 +208,22 @@ def fit(
 
     rel_idx = [i for i, e in enumerate(examples) if e.relevant is not None]
     y_rel = np.array([bool(examples[i].relevant) for i in rel_idx])
-    heads["relevance"] = linear_head(params["C_relevance"]).fit(X[rel_idx], y_rel)
+    heads["relevance"] = set_train_priors(
+        linear_head(params["C_relevance"]).fit(X[rel_idx], y_rel), y_rel
+    )
     tick(1)
 
     # sentiment is learnt from every labelled post: attitudes read the same on and off topic
     s_idx = [i for i, e in enumerate(examples) if e.sentiment in SENTIMENTS]
     y_sent = np.array([examples[i].sentiment for i in s_idx])
-    heads["sentiment"] = linear_head(params["C_sentiment"]).fit(X[s_idx], y_sent)
+    sent_features = build_features(
+        char_ngrams=params["sentiment_char_ngrams"],
+        lexicon=True,
+        scope=params["sentiment_scope"],
+        domain=True,
+    )
+    Xs = sent_features.fit_transform(to_matrix([examples[i].prepared for i in s_idx])).tocsr()
+    sentiment_head = set_train_priors(linear_head(params["C_sentiment"]).fit(Xs, y_sent), y_sent)
     tick(1)
 
     t_idx = [i for i, e in enumerate(examples) if e.relevant and e.topics]
@@ -234,6 +248,7 @@ def fit(
         heads["alert"] = linear_head(params["C_alert"]).fit(X[a_idx], y_alert)
     tick(1)
     pipelines = {name: Pipeline([("features", features), ("clf", h)]) for name, h in heads.items()}
+    pipelines["sentiment"] = Pipeline([("features", sent_features), ("clf", sentiment_head)])
     return pipelines, codes
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from analysis.taxonomy import load_taxonomy
 from api.deps import CsrfFailed, Forbidden, LoginRequired, UserDep
 from api.queries import DailyStatsCache
 from api.templating import make_templates, render
@@ -26,19 +27,6 @@ from core.errors import UserError
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 
-# default labels until the taxonomy is loaded into the topics table
-DEFAULT_TOPICS = {
-    "policy": "生育政策法规",
-    "registration": "生育登记与办证",
-    "maternal_health": "孕前优生与妇幼健康",
-    "contraception": "避孕节育与药具",
-    "special_families": "计生特殊家庭",
-    "support": "奖励扶助与关爱",
-    "fees_enforcement": "社会抚养费与执法",
-    "staff_conduct": "工作作风与服务",
-    "publicity": "宣传与活动",
-    "childcare_eldercare": "托育与养老照护",
-}
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -81,7 +69,7 @@ class TopicLabels:
 
     def __init__(self, factory: Any) -> None:
         self._factory = factory
-        self._labels: dict[str, str] = dict(DEFAULT_TOPICS)
+        self._labels: dict[str, str] = dict(load_taxonomy())
         self._loaded = 0.0
 
     def __call__(self) -> dict[str, str]:

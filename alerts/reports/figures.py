@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from alerts.models import SEVERITIES, SEVERITY_LABELS, Alert
 from alerts.reports.stats import DayCounts, day_bounds, days_between, in_period, post_time
 from analysis.models import SENTIMENTS, Analysis, Event, Topic
+from analysis.taxonomy import load_taxonomy
 from core.config import Settings
 from core.errors import UserError
 from crawlers.models import CrawlRun, Post, Source
@@ -22,20 +23,6 @@ from crawlers.models import CrawlRun, Post, Source
 log = logging.getLogger(__name__)
 
 SENTIMENT_LABELS = {"negative": "负面", "neutral": "中性", "positive": "正面"}
-# The default taxonomy of DESIGN.md; used when neither the analysis package nor the topics table
-# provides one (a fresh database before `yuqing init`).
-DEFAULT_TOPICS = {
-    "policy": "生育政策法规",
-    "registration": "生育登记与办证",
-    "maternal_health": "孕前优生与妇幼健康",
-    "contraception": "避孕节育与药具",
-    "special_families": "计生特殊家庭",
-    "support": "奖励扶助与关爱",
-    "fees_enforcement": "社会抚养费与执法",
-    "staff_conduct": "工作作风与服务",
-    "publicity": "宣传与活动",
-    "childcare_eldercare": "托育与养老照护",
-}
 TOP_EVENTS = 10
 TOP_NEGATIVE_POSTS = 10
 HOT_WORDS = 20
@@ -130,17 +117,9 @@ def month_before(now: dt.datetime, tz: Any) -> str:
 
 
 def topic_labels(session: Session) -> dict[str, str]:
-    """Topic code -> Chinese label, in taxonomy order."""
-    try:
-        from analysis.taxonomy import load_taxonomy
-
-        labels = dict(load_taxonomy())
-        if labels:
-            return labels
-    except ImportError:
-        pass
+    """Topic code -> Chinese label, in taxonomy order (the topics table, else the data file)."""
     rows = session.scalars(select(Topic).order_by(Topic.position, Topic.code)).all()
-    return {row.code: row.label for row in rows} or dict(DEFAULT_TOPICS)
+    return {row.code: row.label for row in rows} or dict(load_taxonomy())
 
 
 def _change(now: int, before: int) -> float | None:

@@ -12,9 +12,10 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from alerts.models import Report
-from alerts.reports.figures import DEFAULT_TOPICS, parse_month
+from alerts.reports.figures import parse_month
 from alerts.reports.monthly import build_monthly_report, store_report
 from analysis.models import Analysis
+from analysis.taxonomy import load_taxonomy
 from core.errors import UserError
 from crawlers.models import Post
 from tests.reports.data import TZ, local, make_month
@@ -72,7 +73,7 @@ def test_figures_match_the_database(session, settings, month_data):
         assert row["relevant"] == exp["days"][(day, "relevant")]
         assert row["negative"] == exp["days"][(day, "negative")]
     # every one of the ten topics is listed with its Chinese label, in taxonomy order
-    assert [t["label"] for t in f["topics"]] == list(DEFAULT_TOPICS.values())
+    assert [t["label"] for t in f["topics"]] == list(load_taxonomy().values())
     for t in f["topics"]:
         for key in ("negative", "neutral", "positive"):
             assert t[key] == exp["topics"][(t["code"], key)]
@@ -124,12 +125,12 @@ def test_html_text_charts_and_xlsx(session, settings, month_data, tmp_path):
     assert len(daily) == 32
 
 
-def test_email_is_multipart_related_with_cid_images(session, settings, month_data, smtp_server):
+def test_email_is_multipart_related_with_cid_images(session, settings, month_data, leaders):
     report = build_monthly_report(session=session, month="2025-03", settings=settings, now=NOW)
     mime = report.mime(to=["leader@example.org"], sender="yuqing@localhost")
-    with smtplib.SMTP(smtp_server.host, smtp_server.port) as smtp:
+    with smtplib.SMTP(leaders.host, leaders.port) as smtp:
         smtp.sendmail("yuqing@localhost", ["leader@example.org"], mime)
-    msg = smtp_server.messages[0].message
+    msg = leaders.messages[0]
     assert msg["Subject"] == "舆情月报：2025年3月网络舆情分析报告"
     related = [part for part in msg.walk() if part.get_content_type() == "multipart/related"]
     assert len(related) == 1

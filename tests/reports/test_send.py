@@ -14,7 +14,7 @@ from tests.reports.data import local, make_month
 outbox = pytest.importorskip("alerts.outbox", reason="the email outbox (issue 5) is not merged")
 
 
-def test_send_and_resend_through_the_outbox(session, smtp_server):
+def test_send_and_resend_through_the_outbox(session, leaders):
     from alerts.reports.monthly import resend_report, send_monthly_report
 
     settings = config.get_settings()
@@ -25,8 +25,8 @@ def test_send_and_resend_through_the_outbox(session, smtp_server):
     sent, failed = outbox.flush(session=session, settings=settings)
     session.commit()
     assert (sent, failed) == (1, 0)
-    msg = smtp_server.messages[0].message
-    assert smtp_server.messages[0].rcpt_tos == ["leader@example.org", "office@example.org"]
+    msg = leaders.messages[0]
+    assert leaders.envelopes[0][1] == ["leader@example.org", "office@example.org"]
     assert msg["Subject"] == "舆情月报：2025年3月网络舆情分析报告"
     assert any(p.get_content_type() == "multipart/related" for p in msg.walk())
 
@@ -34,11 +34,11 @@ def test_send_and_resend_through_the_outbox(session, smtp_server):
     session.commit()
     outbox.flush(session=session, settings=settings)
     session.commit()
-    assert smtp_server.messages[1].rcpt_tos == ["new@example.org"]
-    assert smtp_server.messages[1].message["Subject"] == msg["Subject"]
+    assert leaders.envelopes[1][1] == ["new@example.org"]
+    assert leaders.messages[1]["Subject"] == msg["Subject"]
 
 
-def test_scheduled_monthly_job_sends_last_month_once(session, smtp_server):
+def test_scheduled_monthly_job_sends_last_month_once(session, leaders):
     from api.scheduler.jobs import execute
 
     settings = config.get_settings()
@@ -46,18 +46,18 @@ def test_scheduled_monthly_job_sends_last_month_once(session, smtp_server):
     first_of_april = local(2025, 4, 1, 8, 0)
     gap = dt.timedelta(days=14)
     assert execute("monthly_report", min_gap=gap, settings=settings, now=first_of_april) == "ran"
-    assert len(smtp_server.messages) == 1
-    assert "2025年3月" in smtp_server.messages[0].message["Subject"]
+    assert len(leaders.messages) == 1
+    assert "2025年3月" in leaders.messages[0]["Subject"]
     # a second process, or a restart the same morning, does not send it again
     later = first_of_april + dt.timedelta(days=15)
     assert execute("monthly_report", min_gap=gap, settings=settings, now=later) == "ran"
-    assert len(smtp_server.messages) == 1
+    assert len(leaders.messages) == 1
     session.expire_all()
     assert [r.period for r in session.scalars(select(Report))] == ["2025-03"]
 
 
-def test_cli_send_delivers(session, yuqing, smtp_server):
+def test_cli_send_delivers(session, yuqing, leaders):
     make_month(session)
     result = yuqing("report", "monthly", "--month", "2025-03", "--send")
     assert result.returncode == 0, result.stderr
-    assert len(smtp_server.messages) == 1
+    assert len(leaders.messages) == 1

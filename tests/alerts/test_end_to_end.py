@@ -11,8 +11,6 @@ from crawlers.models import Post
 from tests.testsite import TestSite
 
 pytestmark = pytest.mark.slow
-# needs the analysis package (issue 4); skipped until it is merged
-pytest.importorskip("analysis.service")
 
 COMPLAINT = {
     "title": "莲花街道计生办窗口办理生育登记太慢，工作人员推诿",

@@ -27,7 +27,6 @@ ARGS = [
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed"),
 ]
 
 
@@ -61,6 +60,8 @@ def browser() -> Iterator[object]:
     """One headless Chromium for the module (never downloaded: the system one)."""
     from playwright.sync_api import sync_playwright
 
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install the Debian package `chromium`")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield browser
@@ -114,7 +115,6 @@ def test_alerts_page_and_detail_look_right(page, live_server: str, sample: Sampl
 
 def test_staff_works_an_alert_to_resolution(page, live_server: str, sample: Sample,
                                             session) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("alerts.service")
     _login(page, live_server, "staff")
     page.click("a.alert-link:has-text('生育登记窗口推诿')")
     page.wait_for_url(f"{live_server}/alerts/{sample.alert_id}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -10,8 +9,6 @@ from alerts.models import Alert, AlertNote
 from core import users
 from core.models import AuditLog, User
 from tests.api.conftest import Sample, alert_row, csrf_of
-
-pytest.importorskip("alerts.service")
 
 
 def test_acknowledge_resolve_with_note_and_audit(staff_client: TestClient, session,

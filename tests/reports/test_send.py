@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
 
+from alerts import outbox
 from alerts.models import Report
 from core import config
 from tests.reports.data import local, make_month
-
-outbox = pytest.importorskip("alerts.outbox", reason="the email outbox (issue 5) is not merged")
 
 
 def test_send_and_resend_through_the_outbox(session, leaders):

@@ -50,8 +50,36 @@ class _Seen:
     minhash: Any
 
 
+@dataclass
+class _Matter:
+    """What a complaint event is about: where, which topics, which plan terms; and when."""
+
+    places: set[str]
+    topics: set[str]
+    terms: set[str]
+    last_seen: dt.datetime
+
+
+# too broad to tell one matter from another: the city, and words every relevant post uses
+BROAD_PLACES = frozenset({"深圳"})
+BROAD_TERMS = frozenset({"生育", "计生", "计划生育"})
+
+
+def matter_of(analysis: Analysis) -> tuple[set[str], set[str], set[str]]:
+    """Specific places, topics and subject/event plan terms of an analysed post."""
+    matched = analysis.matched_terms or {}
+    terms = {*matched.get("subject", []), *matched.get("event", [])} - BROAD_TERMS
+    places = set(matched.get("place", [])) - BROAD_PLACES
+    return places, set(analysis.topics or []), terms
+
+
 class EventGrouper:
-    """Assigns posts to events by MinHash-LSH similarity within the event time window."""
+    """Assigns posts to events within the event time window.
+
+    Two ways into an event: near-identical wording (MinHash-LSH over character shingles), or, for
+    complaints, the same matter told in other words: the same place, a shared topic and a shared
+    plan term (parents writing separately about one stuck subsidy at one sub-district office).
+    """
 
     def __init__(self, settings: Settings) -> None:
         from datasketch import MinHashLSH
@@ -59,6 +87,38 @@ class EventGrouper:
         self.window = dt.timedelta(hours=settings.event_window_hours)
         self.lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
         self.seen: dict[int, _Seen] = {}
+        self.matters: dict[int, _Matter] = {}
+
+    def note_matter(self, event: Event, analysis: Analysis, when: dt.datetime) -> None:
+        """Remember what a complaint event is about, for later posts on the same matter."""
+        places, topics, terms = matter_of(analysis)
+        if not places or not terms:
+            return
+        matter = self.matters.get(event.id)
+        if matter is None:
+            self.matters[event.id] = _Matter(places, topics, terms, when)
+        else:
+            matter.places |= places
+            matter.topics |= topics
+            matter.terms |= terms
+            matter.last_seen = max(matter.last_seen, when)
+
+    def same_matter(self, analysis: Analysis, when: dt.datetime) -> int | None:
+        """The open complaint event this negative relevant post is about, if any."""
+        if not (analysis.relevant and analysis.sentiment == "negative"):
+            return None
+        places, topics, terms = matter_of(analysis)
+        if not places or not terms:
+            return None
+        best: tuple[int, int] | None = None
+        for event_id, m in self.matters.items():
+            if abs(when - m.last_seen) > self.window:
+                continue
+            if places & m.places and topics & m.topics and terms & m.terms:
+                score = len(terms & m.terms) + len(topics & m.topics)
+                if best is None or score > best[1]:
+                    best = (event_id, score)
+        return best[0] if best else None
 
     def add(self, post_id: int, when: dt.datetime, event_id: int | None, mh: Any) -> None:
         """Index a post for later lookups."""
@@ -101,6 +161,13 @@ class EventGrouper:
         ).all()
         for pid, title, text, published, fetched, event_id in rows:
             self.add(pid, published or fetched, event_id, minhash(f"{title}\n{text}"))
+        complaints = session.execute(
+            select(Event, Analysis)
+            .join(Analysis, Analysis.event_id == Event.id)
+            .where(Event.last_seen >= since, Analysis.relevant, Analysis.sentiment == "negative")
+        ).all()
+        for event, analysis in complaints:
+            self.note_matter(event, analysis, event.last_seen)
 
 
 def _post_time(post: Post) -> dt.datetime:
@@ -140,6 +207,10 @@ def _group(
         event = session.get(Event, previous_event)  # re-analysis keeps the post's event
     elif match is not None and match[1] >= SIMILAR_JACCARD and match[0].event_id is not None:
         event = session.get(Event, match[0].event_id)
+    else:
+        same = grouper.same_matter(analysis, when)
+        if same is not None:
+            event = session.get(Event, same)
     if event is None and analysis.relevant:
         event = Event(
             title=_event_title(post),
@@ -159,6 +230,12 @@ def _group(
         event.last_seen = max(event.last_seen, when)
         if analysis.relevant:
             event.topics = list(dict.fromkeys([*(event.topics or []), *analysis.topics]))
+            if analysis.sentiment == "negative":
+                grouper.note_matter(event, analysis, when)
+                if not (event.signature or {}).get("titled_by_complaint"):
+                    # staff read the event by its title: name it after its first complaint
+                    event.title = _event_title(post)
+                    event.signature = {**(event.signature or {}), "titled_by_complaint": True}
     analysis.event_id = event.id if event is not None else None
     grouper.add(post.id, when, analysis.event_id, mh)
 

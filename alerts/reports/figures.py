@@ -373,12 +373,18 @@ def _hot_words(session: Session, start: dt.datetime, end: dt.datetime) -> list[l
     text = "\n".join(f"{title}\n{body[:1000]}" for title, body in session.execute(stmt))
     if not text.strip():
         return []
-    import jieba
     import jieba.analyse
+    import jieba.posseg
 
-    jieba.setLogLevel(logging.WARNING)
+    from analysis.text import stopwords, tokenizer
+
+    # the domain dictionary keeps 育儿补贴, 社会抚养费 … whole, and our stopwords drop filler
+    extractor = jieba.analyse.TFIDF()
+    extractor.tokenizer = tokenizer()
+    extractor.postokenizer = jieba.posseg.POSTokenizer(extractor.tokenizer)
+    extractor.stop_words = set(extractor.stop_words) | set(stopwords())
     words = []
-    for word, weight in jieba.analyse.extract_tags(text, topK=HOT_WORDS * 3, withWeight=True):
+    for word, weight in extractor.extract_tags(text, topK=HOT_WORDS * 3, withWeight=True):
         if len(word) < 2 or word in HOT_WORD_STOP or re.fullmatch(r"[\d.%]+|[a-zA-Z]", word):
             continue
         words.append([word, round(float(weight), 4)])

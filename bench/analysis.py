@@ -137,11 +137,13 @@ def main() -> None:
     prepared = [
         Prepared(a, b, w, feature_tokens(w)) for (a, b), w in zip(normalized, words, strict=True)
     ]
-    X = model.features.transform(to_matrix(prepared))
-    stages["features (tokens, n-grams, lexicon, scope)"] = time.perf_counter() - t
+    rows = to_matrix(prepared)
+    X = model.features.transform(rows)
+    Xs = model.features_of("sentiment").transform(rows)
+    stages["features (tokens, n-grams, lexicons, scope)"] = time.perf_counter() - t
     t = time.perf_counter()
     for name in model.pipelines:
-        model.head(name).predict_proba(X)
+        model.head(name).predict_proba(Xs if name == "sentiment" else X)
     stages["classifiers (4 heads)"] = time.perf_counter() - t
     t = time.perf_counter()
     model.predict(prepared, explain=True)

@@ -15,6 +15,7 @@ from alerts.models import SEVERITIES, SEVERITY_LABELS, STATE_LABELS, STATES, Ale
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import UserError
+from core.spreadsheet import cell
 
 EXPORT_FIELDS = (
     "id",
@@ -201,7 +202,7 @@ def _encode(rows: list[dict[str, Any]], fmt: str) -> bytes:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(flat)
+        writer.writerows({k: cell(v) for k, v in r.items()} for r in flat)
         # a BOM so Excel opens the Chinese reasons correctly
         return ("\ufeff" + buffer.getvalue()).encode()
     from openpyxl import Workbook
@@ -211,7 +212,7 @@ def _encode(rows: list[dict[str, Any]], fmt: str) -> bytes:
     sheet.title = "alerts"
     sheet.append(list(EXPORT_FIELDS))
     for row in flat:
-        sheet.append([row[f] for f in EXPORT_FIELDS])
+        sheet.append([cell(row[f]) for f in EXPORT_FIELDS])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

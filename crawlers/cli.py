@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from core.errors import UserError
+from core.spreadsheet import cell
 
 EXPORT_FIELDS = (
     "id",
@@ -225,7 +226,7 @@ def export_posts(fmt: str, since: str | None, out: Path | None) -> None:
                     writer = csv.DictWriter(target, fieldnames=EXPORT_FIELDS)
                     writer.writeheader()
                     for rec in records:
-                        writer.writerow(rec)
+                        writer.writerow({k: cell(v) for k, v in rec.items()})
                         count += 1
             finally:
                 if stream:
@@ -242,7 +243,7 @@ def _write_xlsx(records: Any, out: Path | None) -> int:
     ws.append(list(EXPORT_FIELDS))
     count = 0
     for rec in records:
-        ws.append([_xlsx_safe(rec[k]) for k in EXPORT_FIELDS])
+        ws.append([cell(rec[k]) for k in EXPORT_FIELDS])
         count += 1
     if out:
         wb.save(out)
@@ -254,9 +255,3 @@ def _write_xlsx(records: Any, out: Path | None) -> int:
     return count
 
 
-def _xlsx_safe(value: Any) -> Any:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value

@@ -26,6 +26,7 @@ from analysis.models import Analysis
 from core.config import Settings, get_settings
 from core.db import utcnow
 from core.errors import UserError
+from core.spreadsheet import cell
 from crawlers.models import Post, Source
 
 log = logging.getLogger(__name__)
@@ -245,9 +246,9 @@ def render_xlsx(*, session: Session, month: str, settings: Settings, f: dict[str
         sheet.append(
             [
                 when,
-                row.name,
-                row.title,
-                _clean(row.raw_text[:300]),
+                cell(row.name),
+                cell(row.title),
+                cell(row.raw_text[:300]),
                 SENTIMENT_LABELS.get(row.sentiment, row.sentiment),
                 "、".join(labels.get(c, c) for c in (row.topics or [])),
                 row.likes,
@@ -255,7 +256,7 @@ def render_xlsx(*, session: Session, month: str, settings: Settings, f: dict[str
                 row.reposts,
                 row.views,
                 row.event_id,
-                row.url,
+                cell(row.url),
             ]
         )
     daily = wb.create_sheet("每日统计")
@@ -265,11 +266,6 @@ def render_xlsx(*, session: Session, month: str, settings: Settings, f: dict[str
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-def _clean(text: str) -> str:
-    # openpyxl refuses control characters that XML cannot carry
-    return "".join(ch for ch in text if ch in "\t\n" or ord(ch) >= 32)
 
 
 def build_monthly_report(

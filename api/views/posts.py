@@ -20,6 +20,7 @@ from api.labels import correct_labels, corrected_post_ids
 from api.templating import SENTIMENT_LABELS, render
 from api.websession import flash
 from core.errors import UserError
+from core.spreadsheet import cell
 from crawlers.models import Post
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
@@ -86,13 +87,6 @@ def _export_rows(session: Session, f: queries.PostFilter, tz: Any,
         ]
 
 
-def _spreadsheet_safe(value: Any) -> Any:
-    # crawled text starting with = + - @ would run as a formula in Excel
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @router.get("/posts/export.{fmt}")
 def export(request: Request, fmt: str, session: SessionDep, user: UserDep) -> Response:
     """The current filter as CSV (UTF-8 with BOM for Excel) or XLSX."""
@@ -111,7 +105,7 @@ def export(request: Request, fmt: str, session: SessionDep, user: UserDep) -> Re
             writer.writerow(EXPORT_COLUMNS)
             try:
                 for row in _export_rows(stream_session, f, tz, labels):
-                    writer.writerow([_spreadsheet_safe(v) for v in row])
+                    writer.writerow([cell(v) for v in row])
                     if buffer.tell() > 65536:
                         yield buffer.getvalue().encode("utf-8")
                         buffer.seek(0)
@@ -127,16 +121,12 @@ def export(request: Request, fmt: str, session: SessionDep, user: UserDep) -> Re
         )
     if fmt == "xlsx":
         from openpyxl import Workbook
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet("信息")
         sheet.append(EXPORT_COLUMNS)
         for row in _export_rows(session, f, tz, labels):
-            sheet.append([
-                _spreadsheet_safe(ILLEGAL_CHARACTERS_RE.sub("", v)) if isinstance(v, str) else v
-                for v in row
-            ])
+            sheet.append([cell(v) for v in row])
         out = io.BytesIO()
         workbook.save(out)
         return Response(

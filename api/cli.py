@@ -28,6 +28,7 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin setup lines are noise
     _check_database(settings)
     try:
         from api.app import create_app

@@ -128,13 +128,13 @@ def _hour_other_than_now(settings: Settings) -> int:
     return (dt.datetime.now(settings.tz).hour + 12) % 24
 
 
-def _current_hour(settings: Settings) -> int:
-    """The local hour, not within a few seconds of its end (so it is still the hour at start)."""
+def _local_now_not_near_the_hour_end(settings: Settings) -> dt.datetime:
+    """The local time, at least 30 s before the hour ends (so serve starts within that hour)."""
     now = dt.datetime.now(settings.tz)
-    if now.minute == 59 and now.second >= 45:
+    if now.minute == 59 and now.second >= 30:
         time.sleep(61 - now.second)
         now = dt.datetime.now(settings.tz)
-    return now.hour
+    return now
 
 
 def _counts(settings: Settings) -> dict[str, Any]:
@@ -202,9 +202,9 @@ def test_serve_crawls_on_schedule_raises_an_alert_and_mails_the_digest(
     assert crawl_row.startswith(f"crawl:{SOURCE}\t") and crawl_row.endswith("\tok"), crawl_row
 
     # 2. the digest hour is now: restarted, serve sends today's digest at once, listing the alert
+    local = _local_now_not_near_the_hour_end(settings)
     restarted = time.monotonic()
-    hour = _current_hour(settings)
-    serve = Serve({**env, "YUQING_DIGEST_HOUR": str(hour)}, tmp_path / "serve-2.log")
+    serve = Serve({**env, "YUQING_DIGEST_HOUR": str(local.hour)}, tmp_path / "serve-2.log")
     try:
         [digest] = serve.wait_until("digest mail", lambda: _digests(smtp_server), timeout=45)
         digest_seconds = time.monotonic() - restarted
@@ -215,7 +215,7 @@ def test_serve_crawls_on_schedule_raises_an_alert_and_mails_the_digest(
     assert "Traceback" not in serve.output(), serve.output()
     assert "舆情哨兵已停止" in serve.output()
 
-    today = dt.datetime.now(settings.tz).date().isoformat()
+    today = local.date().isoformat()
     subject = str(digest["Subject"])
     assert subject.startswith(f"[舆情哨兵] 舆情日报 {today}：新增告警"), subject
     assert RECIPIENT in str(digest["To"])
@@ -224,5 +224,5 @@ def test_serve_crawls_on_schedule_raises_an_alert_and_mails_the_digest(
         assert f"#{alert_id} {title}" in body, body
         assert f"http://yuqing.example.org/alerts/{alert_id}" in body, body
     assert "莲花" in text_of(digest, "html")
-    assert len(_digests(smtp_server)) == 1  # sent once, not again by a later run
+    assert len(_digests(smtp_server)) == 1
     print(f"crawl to alert {crawl_seconds:.1f} s; restart to digest {digest_seconds:.1f} s")

@@ -174,11 +174,11 @@ def test_serve_crawls_on_schedule_raises_an_alert_and_mails_the_digest(
     later = _hour_other_than_now(settings)
     serve = Serve({**env, "YUQING_DIGEST_HOUR": str(later)}, tmp_path / "serve-1.log")
     try:
-        serve.wait_until("web app", serve.web_answers, timeout=30)
+        serve.wait_until("web app", serve.web_answers, timeout=60)
         counts = serve.wait_until(
             "alert from the scheduled crawl",
             lambda: (c := _counts(settings))["alerts"] and c,
-            timeout=60,
+            timeout=120,  # about 15 s on a quiet machine, 45 s on a loaded 2-core one
         )
         crawl_seconds = time.monotonic() - started
         code = serve.stop(signal.SIGTERM)
@@ -206,7 +206,7 @@ def test_serve_crawls_on_schedule_raises_an_alert_and_mails_the_digest(
     restarted = time.monotonic()
     serve = Serve({**env, "YUQING_DIGEST_HOUR": str(local.hour)}, tmp_path / "serve-2.log")
     try:
-        [digest] = serve.wait_until("digest mail", lambda: _digests(smtp_server), timeout=45)
+        [digest] = serve.wait_until("digest mail", lambda: _digests(smtp_server), timeout=60)
         digest_seconds = time.monotonic() - restarted
         code = serve.stop(signal.SIGINT)
     finally:

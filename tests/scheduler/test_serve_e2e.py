@@ -106,11 +106,11 @@ class Serve:
         """Send `sig` and wait for the process to end; its exit code."""
         self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout=30)
+            return self.proc.wait(timeout=60)  # a crawl under way is let finish
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-            pytest.fail(f"serve did not stop within 30 s of {sig.name}:\n{self.output()}")
+            pytest.fail(f"serve did not stop within 60 s of {sig.name}:\n{self.output()}")
 
     def kill(self) -> None:
         if self.proc.poll() is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
 from typing import Any
 
 import click
@@ -27,20 +28,29 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin setup lines are noise
     _check_database(settings)
     try:
         from api.app import create_app
     except ImportError as exc:
         raise UserError(f"the web app is not available in this build ({exc})") from exc
     app = create_app(settings)
+    # uvicorn re-raises the stop signal once the web app is down; SIGTERM's default action
+    # would then kill the process before the scheduler stops (a running crawl cut off, its
+    # lease held until it expires). As KeyboardInterrupt, SIGTERM stops like Ctrl-C.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     scheduler = None if no_scheduler else start_scheduler(settings)
     suffix = "" if scheduler else " (no scheduler)"
     click.echo(f"舆情哨兵 serving on http://{host}:{port}{suffix}")
     try:
         uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+    except KeyboardInterrupt:
+        pass  # the stop signal, re-raised by uvicorn after its own clean shutdown
     finally:
         if scheduler is not None:
+            click.echo("停止定时任务，等待正在运行的任务结束… (stopping the scheduler)")
             stop_scheduler(scheduler)
+    click.echo("舆情哨兵已停止 (stopped)")
 
 
 def _check_database(settings: Any) -> None:

@@ -15,10 +15,11 @@ from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, select
 
 from api.scheduler.jobs import JOB_KINDS
 from core.config import Settings, get_settings
-from core.db import get_engine
+from core.db import get_engine, session_scope, utcnow
 from core.errors import UserError
 
 log = logging.getLogger("yuqing.scheduler")
@@ -152,6 +153,7 @@ def sync_jobs(
             return {"added": 0, "updated": 0, "removed": 0, "kept": len(scheduler.get_jobs())}
     existing = {job.id: job for job in scheduler.get_jobs()}
     counts = {"added": 0, "updated": 0, "removed": 0, "kept": 0}
+    now = utcnow()
     for spec in specs:
         if spec.id.partition(":")[0] not in JOB_KINDS:
             raise ValueError(f"unknown job kind in {spec.id!r}")
@@ -160,6 +162,8 @@ def sync_jobs(
         if job is not None and repr(job.trigger) == repr(spec.trigger) and list(job.args) == args:
             counts["kept"] += 1  # keeps next_run_time, so a missed run still fires on start
             continue
+        # A new or changed job that is already due runs at once, not a whole interval later.
+        due = _due_now(spec, settings, now)
         scheduler.add_job(
             JOB_FUNC,
             spec.trigger,
@@ -167,6 +171,7 @@ def sync_jobs(
             id=spec.id,
             name=spec.name or spec.id,
             replace_existing=True,
+            **({"next_run_time": now.astimezone(settings.tz)} if due else {}),
         )
         counts["updated" if job is not None else "added"] += 1
     for job_id in existing:
@@ -174,6 +179,39 @@ def sync_jobs(
             scheduler.remove_job(job_id)
             counts["removed"] += 1
     return counts
+
+
+def _due_now(spec: JobSpec, settings: Settings, now: dt.datetime) -> bool:
+    """Whether a job being added (or changed) should run now rather than at its next tick.
+
+    A source never crawled, or not within its interval, is crawled at once; the digest is sent
+    at once when the scheduler starts during the digest hour and today's digest was not sent.
+    """
+    kind, _, arg = spec.id.partition(":")
+    if kind == "crawl" and isinstance(spec.trigger, IntervalTrigger):
+        from crawlers.models import CrawlRun, Source
+
+        with session_scope(settings) as session:
+            last = session.scalar(
+                select(func.max(CrawlRun.started_at))
+                .join(Source, CrawlRun.source_id == Source.id)
+                .where(Source.name == arg)
+            )
+        return last is None or now - last >= spec.trigger.interval
+    if kind == "digest":
+        from alerts.models import OutboxEmail
+
+        local = now.astimezone(settings.tz)
+        if local.hour != settings.digest_hour:
+            return False
+        with session_scope(settings) as session:
+            queued = session.scalar(
+                select(OutboxEmail.id).where(
+                    OutboxEmail.dedup_key == f"digest:{local.date().isoformat()}"
+                )
+            )
+        return queued is None
+    return False
 
 
 _running: dict[str, Any] = {}
@@ -218,10 +256,7 @@ def stop_scheduler(scheduler: BackgroundScheduler) -> None:
 
 def next_runs(settings: Settings | None = None) -> list[dict[str, Any]]:
     """Each job with its next run and how its last run went (for `yuqing schedule list`)."""
-    from sqlalchemy import select
-
     from api.scheduler.models import JobLease
-    from core.db import session_scope
 
     settings = settings or get_settings()
     scheduler = create_scheduler(settings)

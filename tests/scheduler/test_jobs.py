@@ -99,3 +99,44 @@ def test_sync_keeps_unchanged_jobs_and_follows_the_sources_file(settings):
         assert digest.hour == settings.digest_hour
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_a_new_job_that_is_already_due_runs_at_once(settings, session):
+    from alerts.outbox import queue
+    from core.db import utcnow
+
+    source = make_source(session, name="board")
+    recent = make_source(session, name="news")
+    session.add(CrawlRun(source_id=recent.id, status="ok", trigger="schedule"))
+    session.commit()
+    assert source.id
+    hour = utcnow().astimezone(settings.tz).hour
+    settings = settings.model_copy(update={"digest_hour": hour})
+    scheduler = create_scheduler(settings)
+    scheduler.start(paused=True)
+    try:
+        started = utcnow()
+        specs = desired_jobs(settings, sources=_sources(board=60, news=60, idle=60))
+        sync_jobs(scheduler, settings, specs=specs)
+        # never crawled: now, not an hour from now
+        assert scheduler.get_job("crawl:board").next_run_time <= utcnow()
+        assert scheduler.get_job("crawl:idle").next_run_time <= utcnow()
+        # crawled a moment ago: at its next interval tick
+        assert scheduler.get_job("crawl:news").next_run_time > started
+        # started during the digest hour with today's digest not sent: now
+        assert scheduler.get_job("digest").next_run_time <= utcnow()
+        day = utcnow().astimezone(settings.tz).date().isoformat()
+        queue(
+            session=session,
+            to=["a@example.org"],
+            subject="s",
+            body_text="b",
+            kind="digest",
+            dedup_key=f"digest:{day}",
+        )
+        session.commit()
+        scheduler.remove_job("digest")
+        sync_jobs(scheduler, settings, specs=specs)
+        assert scheduler.get_job("digest").next_run_time > utcnow()  # sent already: tomorrow
+    finally:
+        scheduler.shutdown(wait=False)

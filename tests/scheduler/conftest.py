@@ -1,0 +1,3 @@
+"""Scheduler test fixtures: a real SMTP server for the digest."""
+
+from tests.smtp import smtp_server  # noqa: F401  (fixture)

@@ -9,9 +9,9 @@
 Post texts are mixed and perturbed from the training corpus and the shared real messages
 (bench/datagen.py). Posts are spread over --months months ending with the reported month
 (default 1: every post falls in the reported month, the worst case); 30% are relevant, 5%
-unanalysed. Posts and analyses are bulk-loaded (SQLite: one transaction of executemany with the
-journal off; PostgreSQL: COPY). The report is built in a fresh subprocess so that its peak
-memory (maxrss) is the report's own, not the generator's.
+unanalysed; ids follow fetch time, as crawled posts do. Posts and analyses are bulk-loaded
+(SQLite: one transaction of executemany with the journal off; PostgreSQL: COPY). The report is
+built in a fresh subprocess so that its peak memory (maxrss) is the report's own.
 """
 
 from __future__ import annotations
@@ -136,18 +136,45 @@ def post_rows(
     texts = generate_posts(posts, seed=seed, seeds=seeds)
     empty = "{}"
     model = "bench"
+    # analyses carry their explanation and matched terms, a few hundred bytes as real ones do
+    words = ["生育登记", "育儿补贴", "托育", "独生子女", "产假", "生育津贴", "窗口", "态度", "拖延",
+             "投诉", "满意", "感谢", "社区", "街道", "证明", "材料", "失独", "扶助金"]
+    explanations = [
+        json.dumps(
+            {"relevance": [[w, round(rng.random(), 3)] for w in rng.sample(words, 4)],
+             "sentiment": [[w, round(rng.random(), 3)] for w in rng.sample(words, 3)],
+             "topics": {t: [[w, round(rng.random(), 3)] for w in rng.sample(words, 2)]
+                        for t in rng.sample(TOPICS, 2)}},
+            ensure_ascii=False,
+        )
+        for _ in range(500)
+    ]
+    matched = [
+        json.dumps({"plans": [], "place": rng.sample(["民治街道", "龙华区", "福田区"], 1),
+                    "subject": rng.sample(words, 2), "event": []}, ensure_ascii=False)
+        for _ in range(200)
+    ]
+    step = span / posts
     for first in range(1, posts + 1, CHUNK):
         p_rows: list[tuple[Any, ...]] = []
         a_rows: list[tuple[Any, ...]] = []
         for i in range(first, min(posts, first + CHUNK - 1) + 1):
             gen = next(texts)
             body = gen["text"]
-            when = fmt_time(start + dt.timedelta(seconds=rng.random() * span))
+            # ids follow crawl order: fetched in time order, published up to two days before
+            # (the first days of the month also get posts published the month before); 3% have
+            # no publication time and count on their fetch time
+            fetched = start + dt.timedelta(seconds=(i - rng.random()) * step)
+            published = (
+                None if rng.random() < 0.03
+                else fmt_time(fetched - dt.timedelta(seconds=rng.random() ** 3 * 172_800))
+            )
             url = f"http://127.0.0.1/post/{i}"
             p_rows.append((
                 i, rng.randint(1, N_SOURCES), url, url, "", gen["title"], body, body, "",
-                when, when, rng.randint(0, 100), rng.randint(0, 30), rng.randint(0, 10),
-                rng.randint(0, 5000), hashlib.sha256(body.encode()).hexdigest(), empty,
+                published, fmt_time(fetched), rng.randint(0, 100), rng.randint(0, 30),
+                rng.randint(0, 10), rng.randint(0, 5000), hashlib.sha256(body.encode()).hexdigest(),
+                empty,
             ))
             roll = rng.random()
             if roll < 0.05:
@@ -157,8 +184,9 @@ def post_rows(
             topics = json.dumps(rng.sample(TOPICS, rng.randint(1, 2)) if relevant else [])
             event = rng.randint(1, N_EVENTS) if relevant and rng.random() < 0.3 else None
             a_rows.append((
-                i, model, when, relevant, 0.9 if relevant else 0.1, topics, empty, sentiment,
-                empty, empty, empty, "", event,
+                i, model, fmt_time(fetched), relevant, 0.9 if relevant else 0.1, topics, empty,
+                sentiment, json.dumps({sentiment: 0.8}), rng.choice(matched),
+                rng.choice(explanations), f"{rng.getrandbits(64):016x}", event,
             ))
         yield p_rows, a_rows
 
@@ -244,9 +272,9 @@ def report_step(month: str) -> None:
     from core.db import session_scope
 
     settings = get_settings()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with session_scope(settings) as session:
         in_db = session.execute(text("SELECT count(*) FROM posts")).scalar_one()
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t0 = time.monotonic()
         report = build_monthly_report(session=session, month=month, settings=settings)
         elapsed = time.monotonic() - t0

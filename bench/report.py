@@ -23,6 +23,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -265,6 +266,18 @@ def generate(settings, *, posts: int, months: int, month: str, seed: int = 1) ->
         load_postgres(url, posts=posts, start=start, end=end, seed=seed)
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory in MB.
+
+    VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across fork and exec, so a child
+    of the generator would report the generator's memory.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def report_step(month: str) -> None:
     """Build the month's report once and print time, size and this process's peak memory."""
     from alerts.reports.monthly import build_monthly_report
@@ -272,19 +285,21 @@ def report_step(month: str) -> None:
     from core.db import session_scope
 
     settings = get_settings()
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_before = _peak_rss_mb()
     with session_scope(settings) as session:
         in_db = session.execute(text("SELECT count(*) FROM posts")).scalar_one()
+        cpu0 = time.process_time()
         t0 = time.monotonic()
         report = build_monthly_report(session=session, month=month, settings=settings)
         elapsed = time.monotonic() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        cpu = time.process_time() - cpu0
     totals = report.figures["totals"]
     print(
         f"monthly report {month}: {totals['posts']:,} posts in the month "
         f"({totals['relevant']:,} relevant) of {in_db:,} in the database: {elapsed:.1f}s; "
-        f"xlsx {len(report.xlsx) / 1e6:.1f} MB, {len(report.images)} charts; "
-        f"peak RSS {peak:.0f} MB (after imports {rss_before:.0f} MB)",
+        f"{cpu:.1f}s CPU in this process; xlsx {len(report.xlsx) / 1e6:.1f} MB, "
+        f"{len(report.images)} charts; peak RSS {_peak_rss_mb():.0f} MB "
+        f"(after imports {rss_before:.0f} MB)",
         flush=True,
     )
 
@@ -305,6 +320,7 @@ def main() -> None:
     if args.report_only:
         report_step(args.month)
         return
+    scratch = not (args.reuse or args.keep)
     data_dir = args.reuse or args.keep or Path(tempfile.mkdtemp(prefix="yuqing-bench-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["YUQING_DATA_DIR"] = str(data_dir.resolve())
@@ -328,6 +344,8 @@ def main() -> None:
     # a fresh process, so the peak memory measured is the report's alone
     cmd = [sys.executable, "-m", "bench.report", "--report-only", "--month", args.month]
     result = subprocess.run(cmd, env=os.environ.copy(), check=False)
+    if scratch:
+        shutil.rmtree(data_dir, ignore_errors=True)
     if result.returncode:
         raise SystemExit(result.returncode)
 

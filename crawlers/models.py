@@ -67,7 +67,8 @@ class Post(Base):
     __table_args__ = (
         Index("ix_posts_source_published", "source_id", "published_at"),
         Index("ix_posts_fetched_at", "fetched_at"),
-        Index("ix_posts_published_at", "published_at"),
+        # covers "published, else fetched, in a period" (the report's filter) without the table
+        Index("ix_posts_published_fetched", "published_at", "fetched_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -374,14 +374,12 @@ def _hot_words(session: Session, start: dt.datetime, end: dt.datetime) -> list[l
     if not text.strip():
         return []
     import jieba.analyse
-    import jieba.posseg
 
     from analysis.text import stopwords, tokenizer
 
     # the domain dictionary keeps 育儿补贴, 社会抚养费 … whole, and our stopwords drop filler
     extractor = jieba.analyse.TFIDF()
-    extractor.tokenizer = tokenizer()
-    extractor.postokenizer = jieba.posseg.POSTokenizer(extractor.tokenizer)
+    extractor.tokenizer = tokenizer()  # no POS filter is asked for: the POS tokenizer is unused
     extractor.stop_words = set(extractor.stop_words) | set(stopwords())
     words = []
     for word, weight in extractor.extract_tags(text, topK=HOT_WORDS * 3, withWeight=True):

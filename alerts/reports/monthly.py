@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.models import OutboxEmail, Report
@@ -32,7 +32,10 @@ from crawlers.models import Post, Source
 log = logging.getLogger(__name__)
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header row
+# The attachment lists at most this many relevant posts, the most engaged first (about 4 MB); a
+# month of 300,000 relevant posts would otherwise make an attachment of a hundred MB that no mail
+# server accepts. All of them can be exported from the web page /posts.
+XLSX_MAX_ROWS = 10_000
 STATUS_LABELS = {"ok": "成功", "partial": "部分成功", "failed": "失败", "running": "运行中"}
 
 _env = Environment(
@@ -139,6 +142,7 @@ def _render_html(f: dict[str, Any], image_src: dict[str, str], report: Any) -> s
         title=f"{f['month_label']}网络舆情分析报告",
         images=image_src,
         xlsx_name=report.xlsx_name,
+        xlsx_max=XLSX_MAX_ROWS,
         base_url=settings.base_url,
         change=_change,
         pct=_pct,
@@ -185,7 +189,10 @@ def render_text(f: dict[str, Any]) -> str:
     ]
     if f["hot_words"]:
         lines += ["", "热词：" + "、".join(w[0] for w in f["hot_words"])]
-    lines += ["", "图表见本邮件的网页版本；相关信息明细见附件。"]
+    listed = (
+        f"（列出互动量最高的{XLSX_MAX_ROWS}条）" if t["relevant"] > XLSX_MAX_ROWS else ""
+    )
+    lines += ["", f"图表见本邮件的网页版本；相关信息明细见附件{listed}。"]
     return "\n".join(lines) + "\n"
 
 
@@ -206,7 +213,7 @@ XLSX_HEADER = (
 
 
 def render_xlsx(*, session: Session, month: str, settings: Settings, f: dict[str, Any]) -> bytes:
-    """The month's relevant posts (and the daily counts) as an XLSX workbook."""
+    """The month's relevant posts (the XLSX_MAX_ROWS most engaged) and daily counts as XLSX."""
     from openpyxl import Workbook
 
     tz = settings.tz
@@ -216,13 +223,15 @@ def render_xlsx(*, session: Session, month: str, settings: Settings, f: dict[str
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet("相关信息")
     sheet.append(list(XLSX_HEADER))
+    engagement = Post.likes + Post.replies + Post.reposts
     stmt = (
         select(
+            Post.id,
             Post.published_at,
             Post.fetched_at,
             Source.name,
             Post.title,
-            Post.raw_text,
+            func.substr(Post.raw_text, 1, 300).label("excerpt"),
             Analysis.sentiment,
             Analysis.topics,
             Post.likes,
@@ -235,20 +244,29 @@ def render_xlsx(*, session: Session, month: str, settings: Settings, f: dict[str
         .join(Analysis, Analysis.post_id == Post.id)
         .join(Source, Source.id == Post.source_id)
         .where(in_period(start, end), Analysis.relevant.is_(True))
-        .order_by(Post.published_at, Post.id)
-        .execution_options(yield_per=5000)
+        .order_by(engagement.desc(), Post.views.desc(), Post.id)
+        .limit(XLSX_MAX_ROWS + 1)
     )
-    for rows, row in enumerate(session.execute(stmt)):
-        if rows >= XLSX_MAX_ROWS:
-            log.warning("report %s: more relevant posts than one sheet holds; list cut", month)
-            break
+    rows = session.execute(stmt).all()
+    left_out = 0
+    if len(rows) > XLSX_MAX_ROWS:
+        rows = rows[:XLSX_MAX_ROWS]
+        left_out = session.execute(
+            select(func.count())
+            .select_from(Post)
+            .join(Analysis, Analysis.post_id == Post.id)
+            .where(in_period(start, end), Analysis.relevant.is_(True))
+        ).scalar_one() - XLSX_MAX_ROWS
+    # listed in time order, as staff read a month
+    rows.sort(key=lambda r: (r.published_at or r.fetched_at, r.id))
+    for row in rows:
         when = (row.published_at or row.fetched_at).astimezone(tz).replace(tzinfo=None)
         sheet.append(
             [
                 when,
                 cell(row.name),
                 cell(row.title),
-                cell(row.raw_text[:300]),
+                cell(row.excerpt),
                 SENTIMENT_LABELS.get(row.sentiment, row.sentiment),
                 "、".join(labels.get(c, c) for c in (row.topics or [])),
                 row.likes,
@@ -257,6 +275,14 @@ def render_xlsx(*, session: Session, month: str, settings: Settings, f: dict[str
                 row.views,
                 row.event_id,
                 cell(row.url),
+            ]
+        )
+    if left_out:
+        log.info("report %s: xlsx lists %d relevant posts, %d left out", month, len(rows), left_out)
+        sheet.append(
+            [
+                f"另有{left_out}条相关信息未列出：附件只列互动量最高的{XLSX_MAX_ROWS}条，"
+                "全部信息可在系统“信息”页面按日期筛选后导出。"
             ]
         )
     daily = wb.create_sheet("每日统计")

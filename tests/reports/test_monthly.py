@@ -125,6 +125,26 @@ def test_html_text_charts_and_xlsx(session, settings, month_data, tmp_path):
     assert len(daily) == 32
 
 
+def test_xlsx_lists_the_most_engaged_posts_and_says_how_many_were_left_out(
+    session, settings, month_data, monkeypatch
+):
+    monkeypatch.setattr("alerts.reports.monthly.XLSX_MAX_ROWS", 5)
+    report = build_monthly_report(session=session, month="2025-03", settings=settings, now=NOW)
+    rows = list(load_workbook(io.BytesIO(report.xlsx), read_only=True)["相关信息"].iter_rows(
+        values_only=True
+    ))
+    relevant = expected(session, "2025-03")["relevant"]
+    assert len(relevant) > 5
+    listed, note = rows[1:-1], rows[-1][0]
+    top = sorted(relevant, key=lambda p: (-(p.likes + p.replies + p.reposts), -p.views, p.id))[:5]
+    assert {r[-1] for r in listed} == {p.url for p in top}
+    assert [r[0] for r in listed] == sorted(r[0] for r in listed)  # in time order
+    assert note.startswith(f"另有{len(relevant) - 5}条相关信息未列出")
+    assert "列出互动量最高的5条" in report.text and "列出互动量最高的5条" in report.html
+    # the figures still count every relevant post
+    assert report.figures["totals"]["relevant"] == len(relevant)
+
+
 def test_email_is_multipart_related_with_cid_images(session, settings, month_data, leaders):
     report = build_monthly_report(session=session, month="2025-03", settings=settings, now=NOW)
     mime = report.mime(to=["leader@example.org"], sender="yuqing@localhost")

@@ -165,8 +165,9 @@ def demo(host: str, port: int, data_dir: Path, fresh: bool, no_serve: bool) -> N
             f"\n  请在浏览器打开 {web_url}  （用户 {ADMIN_NAME}）\n"
             f"  准备用时 {time.monotonic() - steps.started:.0f}s；按 Ctrl-C 停止。\n"
         )
-        # the alerts are ready now; last month's report (a few seconds) follows while serving
-        _ReportThread(steps, data_dir).start()
+        # the alerts are ready now; last month's report (a few seconds) follows once the web app
+        # answers, so the two do not compete for the cores while it starts
+        _ReportThread(steps, data_dir, host, port).start()
         _serve(host, port)
     finally:
         site.stop()
@@ -204,12 +205,23 @@ class _ModelThread(threading.Thread):
 class _ReportThread(threading.Thread):
     """The demo's last step, last month's report, built while the web app already serves."""
 
-    def __init__(self, steps: _Steps, data_dir: Path) -> None:
+    def __init__(self, steps: _Steps, data_dir: Path, host: str, port: int) -> None:
         super().__init__(name="demo-report", daemon=True)
         self.steps = steps
         self.data_dir = data_dir
+        self.address = ("127.0.0.1" if host in ("0.0.0.0", "::", "") else host, port)
+
+    def _wait_for_web_app(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(self.address, timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
 
     def run(self) -> None:
+        self._wait_for_web_app()
         self.steps.start("生成上月舆情报告（后台）")
         try:
             _report(self.data_dir)

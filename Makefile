@@ -8,15 +8,14 @@ DEV_STAMP := $(VENV)/.installed-dev
 .PHONY: setup demo test lint bench clean
 
 # the product alone (what `make demo` needs)
-$(RUN_STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+# (scripts/install-venv uses uv when it can be had, pip otherwise)
+$(RUN_STAMP): pyproject.toml scripts/install-venv
+	bash scripts/install-venv $(PYTHON) $(VENV) .
 	touch $(RUN_STAMP)
 
 # the product plus the test tools
 $(DEV_STAMP): $(RUN_STAMP)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	bash scripts/install-venv $(PYTHON) $(VENV) '.[dev]'
 	touch $(DEV_STAMP)
 
 setup: $(DEV_STAMP)

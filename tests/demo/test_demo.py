@@ -104,6 +104,8 @@ def test_demo_end_to_end_then_reuse(tmp_path: Path) -> None:
         assert password, out
         assert re.search(r"新增信息 [1-9]\d* 条", out), out
         assert (data_dir / "sources.toml").is_file()
+        # last month's report is built in the background once the web app serves
+        demo.wait_for("个文件到", timeout=120)
         assert list((data_dir / "reports").glob("*/*")), "last month's report was not written"
 
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True,

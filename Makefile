@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
+# OpenBLAS threads slow model training 3-8x on busy cores (scipy issue #23191), same results
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: setup demo test lint bench clean
 

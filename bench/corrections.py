@@ -49,8 +49,8 @@ def main() -> None:
         corpus_files,
         eval_examples,
         fit,
-        prepare_all,
         predict_for_scoring,
+        prepare_all,
         read_jsonl_examples,
         scores,
     )

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# OpenBLAS threads spin against each other on busy cores and made model training up to 8x slower
+# (scipy issue #23191) for identical results; it must be set before numpy/scipy are imported
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import importlib
 import logging
 import sys

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+
+# as the yuqing command does (core/cli.py): OpenBLAS threads slow model training on busy cores
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import shutil
 import subprocess
 import sys

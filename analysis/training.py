@@ -30,6 +30,8 @@ from core.errors import UserError
 DATA = Path(__file__).resolve().parent / "data"
 CORPUS_DIR = DATA / "corpus"
 EVAL_LABELS = DATA / "eval" / "messages_labels.jsonl"
+# the relevant evaluation posts' sentiment, labelled twice blind, with the adjudicated final label
+AGREEMENT = DATA / "eval" / "sentiment_agreement.jsonl"
 # the shared real posts the evaluation labels point into (never trained on)
 EVAL_MESSAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "posts" / "messages.jsonl"
 # SnowNLP's score is P(positive) in 0..1; the baseline maps it to three classes with these cut-offs
@@ -388,6 +390,30 @@ def eval_examples(messages: Path | None = None) -> list[Example] | None:
     return [found[k] for k in labels if k in found]
 
 
+def annotator_agreement(path: Path | None = None) -> dict[str, Any] | None:
+    """How far two annotators agreed on sentiment, read blind, before adjudication.
+
+    The human ceiling the model's sentiment score should be read against; None when absent.
+    """
+    from sklearn.metrics import cohen_kappa_score, f1_score
+
+    path = path or AGREEMENT
+    if not path.is_file():
+        return None
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    first = [r["first"] for r in rows]
+    second = [r["second"] for r in rows]
+    return {
+        "n": len(rows),
+        "macro_f1": float(
+            f1_score(first, second, labels=list(SENTIMENTS), average="macro", zero_division=0)
+        ),
+        "kappa": float(cohen_kappa_score(first, second)),
+        "accuracy": float(np.mean([a == b for a, b in zip(first, second, strict=True)])),
+        "adjudicated": sum(r["first"] != r["final"] for r in rows),
+    }
+
+
 def snownlp_sentiment(text: str) -> str:
     """SnowNLP's sentiment mapped to three classes by the documented cut-offs."""
     from snownlp import SnowNLP
@@ -417,6 +443,9 @@ def evaluate_real(
         "confusion": confusion_matrix(gold, snow, labels=list(SENTIMENTS)).tolist(),
         "n": len(rel),
     }
+    agreement = annotator_agreement()
+    if agreement is not None:
+        result["annotator_agreement"] = agreement
     return result
 
 

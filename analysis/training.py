@@ -50,6 +50,13 @@ PARAMS: dict[str, Any] = {
     # learn the corpus' phrasing and topics, which do not carry over to real posts
     "sentiment_char_ngrams": False,
     "sentiment_scope": False,
+    # NB-LR for sentiment: +0.03 macro-F1 over plain logistic regression when each writer's file
+    # is held out in turn (leave-one-file-out on the corpus), the closest the corpus comes to
+    # posts its writers never saw
+    "sentiment_nb_scaled": True,
+    # sentiment probabilities keep the corpus' class shares (relevance re-weights to equal
+    # shares): leave-one-file-out macro-F1 0.822 against 0.815 with the re-weighting
+    "sentiment_prior_reweight": False,
 }
 
 Progress = Callable[[int], None]
@@ -215,17 +222,7 @@ def fit(
     )
     tick(1)
 
-    # sentiment is learnt from every labelled post: attitudes read the same on and off topic
-    s_idx = [i for i, e in enumerate(examples) if e.sentiment in SENTIMENTS]
-    y_sent = np.array([examples[i].sentiment for i in s_idx])
-    sent_features = build_features(
-        char_ngrams=params["sentiment_char_ngrams"],
-        lexicon=True,
-        scope=params["sentiment_scope"],
-        domain=True,
-    )
-    Xs = sent_features.fit_transform(to_matrix([examples[i].prepared for i in s_idx])).tocsr()
-    sentiment_head = set_train_priors(linear_head(params["C_sentiment"]).fit(Xs, y_sent), y_sent)
+    sentiment = fit_sentiment(examples, params)
     tick(1)
 
     t_idx = [i for i, e in enumerate(examples) if e.relevant and e.topics]
@@ -250,8 +247,30 @@ def fit(
         heads["alert"] = linear_head(params["C_alert"]).fit(X[a_idx], y_alert)
     tick(1)
     pipelines = {name: Pipeline([("features", features), ("clf", h)]) for name, h in heads.items()}
-    pipelines["sentiment"] = Pipeline([("features", sent_features), ("clf", sentiment_head)])
+    pipelines["sentiment"] = sentiment
     return pipelines, codes
+
+
+def fit_sentiment(examples: list[Example], params: dict[str, Any] | None = None) -> Any:
+    """Fit the sentiment pipeline (its own feature step and head) on the labelled examples."""
+    from sklearn.pipeline import Pipeline
+
+    params = {**PARAMS, **(params or {})}
+    prepare_all(examples)
+    # sentiment is learnt from every labelled post: attitudes read the same on and off topic
+    labelled = [e for e in examples if e.sentiment in SENTIMENTS]
+    y = np.array([e.sentiment for e in labelled])
+    features = build_features(
+        char_ngrams=params["sentiment_char_ngrams"],
+        lexicon=True,
+        scope=params["sentiment_scope"],
+        domain=True,
+    )
+    X = features.fit_transform(to_matrix([e.prepared for e in labelled])).tocsr()
+    head = linear_head(params["C_sentiment"], nb_scaled=params["sentiment_nb_scaled"]).fit(X, y)
+    if params["sentiment_prior_reweight"]:
+        set_train_priors(head, y)
+    return Pipeline([("features", features), ("clf", head)])
 
 
 FIT_STEPS = 5

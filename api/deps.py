@@ -86,9 +86,7 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
     return user
 
 
-def current_user(
-    request: Request, user: Annotated[User | None, Depends(optional_user)]
-) -> User:
+def current_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
     """The logged-in user; anonymous requests are sent to the login page (or get 401)."""
     if user is None:
         raise LoginRequired()

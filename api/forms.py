@@ -28,8 +28,9 @@ def clean(value: str | None, limit: int = 200) -> str:
     return text.strip()[:limit]
 
 
-def parse_int(value: str | None, default: int | None = None, lo: int = 0,
-              hi: int = 2**31 - 1) -> int | None:
+def parse_int(
+    value: str | None, default: int | None = None, lo: int = 0, hi: int = 2**31 - 1
+) -> int | None:
     """An int within bounds, or the default for anything else."""
     try:
         number = int(str(value).strip())

@@ -70,8 +70,9 @@ class AlertFilter:
         return {k: v for k, v in values.items() if v not in ("", None, 1) or k == "state"}
 
 
-def alert_conditions(f: AlertFilter, *, user: User | None, tz: Any,
-                     now: dt.datetime | None = None) -> list[Any]:
+def alert_conditions(
+    f: AlertFilter, *, user: User | None, tz: Any, now: dt.datetime | None = None
+) -> list[Any]:
     """SQL conditions for an alert filter."""
     now = now or utcnow()
     conds: list[Any] = []
@@ -135,7 +136,12 @@ class AlertPage:
 
 
 def list_alerts(
-    session: Session, f: AlertFilter, *, user: User | None, tz: Any, page_size: int = PAGE_SIZE,
+    session: Session,
+    f: AlertFilter,
+    *,
+    user: User | None,
+    tz: Any,
+    page_size: int = PAGE_SIZE,
     with_counts: bool = True,
 ) -> AlertPage:
     """A page of alerts for a filter, with the counts the list header shows."""
@@ -319,8 +325,9 @@ def posts_select(f: PostFilter, tz: Any) -> Select[Any]:
         )
     if f.topic:
         # topics is a JSON list; its text form contains "code" with the quotes on both engines
-        stmt = stmt.where(cast(Analysis.topics, String).like(f'%"{like_escape(f.topic)}"%',
-                                                             escape="\\"))
+        stmt = stmt.where(
+            cast(Analysis.topics, String).like(f'%"{like_escape(f.topic)}"%', escape="\\")
+        )
     if f.sentiment:
         stmt = stmt.where(Analysis.sentiment == f.sentiment)
     if f.source_id:
@@ -335,8 +342,9 @@ def posts_select(f: PostFilter, tz: Any) -> Select[Any]:
     return stmt.order_by(Post.published_at.desc(), Post.id.desc())
 
 
-def list_posts(session: Session, f: PostFilter, tz: Any,
-               page_size: int = PAGE_SIZE) -> tuple[list[PostRow], bool]:
+def list_posts(
+    session: Session, f: PostFilter, tz: Any, page_size: int = PAGE_SIZE
+) -> tuple[list[PostRow], bool]:
     """A page of posts and whether a next page exists (no total: counting 1M rows is slow)."""
     page = max(1, f.page)
     rows = session.execute(
@@ -426,8 +434,12 @@ class DailyStatsCache:
     def _refresh(self, tz: Any, days: list[str]) -> None:
         try:
             with self.factory() as session:
-                fresh = _summarise(session, tz, dt.date.fromisoformat(min(days)),
-                                   dt.date.fromisoformat(max(days)) + dt.timedelta(days=1))
+                fresh = _summarise(
+                    session,
+                    tz,
+                    dt.date.fromisoformat(min(days)),
+                    dt.date.fromisoformat(max(days)) + dt.timedelta(days=1),
+                )
             self._store(fresh, days, time.monotonic())
         except Exception:  # a failed refresh keeps the old counts; the next view retries
             import logging
@@ -437,12 +449,14 @@ class DailyStatsCache:
             with self._lock:
                 self._refreshing = False
 
-    def summaries(self, session: Session, tz: Any, start_day: dt.date,
-                  today: dt.date) -> dict[str, DaySummary]:
+    def summaries(
+        self, session: Session, tz: Any, start_day: dt.date, today: dt.date
+    ) -> dict[str, DaySummary]:
         """Summaries from start_day to today (today always counted afresh)."""
         now = time.monotonic()
-        days = [(start_day + dt.timedelta(days=i)).isoformat()
-                for i in range((today - start_day).days)]
+        days = [
+            (start_day + dt.timedelta(days=i)).isoformat() for i in range((today - start_day).days)
+        ]
         with self._lock:
             missing = [d for d in days if d not in self._days]
             stale = [d for d in days if d in self._days and now - self._days[d][0] > self.ttl]
@@ -452,11 +466,16 @@ class DailyStatsCache:
         if stale and self.factory is None:
             missing += stale
         if start_refresh:
-            threading.Thread(target=self._refresh, args=(tz, stale), daemon=True,
-                             name="dashboard-refresh").start()
+            threading.Thread(
+                target=self._refresh, args=(tz, stale), daemon=True, name="dashboard-refresh"
+            ).start()
         if missing:
-            fresh = _summarise(session, tz, dt.date.fromisoformat(min(missing)),
-                               dt.date.fromisoformat(max(missing)) + dt.timedelta(days=1))
+            fresh = _summarise(
+                session,
+                tz,
+                dt.date.fromisoformat(min(missing)),
+                dt.date.fromisoformat(max(missing)) + dt.timedelta(days=1),
+            )
             self._store(fresh, missing, now)
         with self._lock:
             out = {d: self._days[d][1] for d in days}
@@ -464,8 +483,9 @@ class DailyStatsCache:
         return out
 
 
-def dashboard(session: Session, *, tz: Any, days: int = 30,
-              cache: DailyStatsCache | None = None) -> dict[str, Any]:
+def dashboard(
+    session: Session, *, tz: Any, days: int = 30, cache: DailyStatsCache | None = None
+) -> dict[str, Any]:
     """Daily volumes, negative share per topic, top events and source health for the overview."""
     now = utcnow()
     today = now.astimezone(tz).date()
@@ -518,8 +538,9 @@ def dashboard(session: Session, *, tz: Any, days: int = 30,
     }
 
 
-def source_health(session: Session, *, now: dt.datetime | None = None,
-                  days: int = 7) -> list[dict[str, Any]]:
+def source_health(
+    session: Session, *, now: dt.datetime | None = None, days: int = 7
+) -> list[dict[str, Any]]:
     """Per source: last run, its status and error, new posts per day over the last days."""
     now = now or utcnow()
     sources = all_sources(session)
@@ -570,8 +591,9 @@ def source_runs(session: Session, source: Source, limit: int = 20) -> list[Crawl
     )
 
 
-def source_daily_new(session: Session, source: Source, *, tz: Any,
-                     days: int = 14) -> list[tuple[str, int]]:
+def source_daily_new(
+    session: Session, source: Source, *, tz: Any, days: int = 14
+) -> list[tuple[str, int]]:
     """New posts per local day for one source (from its crawl runs)."""
     today = utcnow().astimezone(tz).date()
     start_day = today - dt.timedelta(days=days - 1)
@@ -579,14 +601,17 @@ def source_daily_new(session: Session, source: Source, *, tz: Any,
     counts = dict(
         session.execute(
             select(day, func.coalesce(func.sum(CrawlRun.items_new), 0))
-            .where(CrawlRun.source_id == source.id,
-                   CrawlRun.started_at >= day_bounds(start_day, tz))
+            .where(
+                CrawlRun.source_id == source.id, CrawlRun.started_at >= day_bounds(start_day, tz)
+            )
             .group_by(day)
         ).all()
     )
     counts = {str(k)[:10]: int(v) for k, v in counts.items()}
     return [
-        ((start_day + dt.timedelta(days=i)).isoformat(),
-         counts.get((start_day + dt.timedelta(days=i)).isoformat(), 0))
+        (
+            (start_day + dt.timedelta(days=i)).isoformat(),
+            counts.get((start_day + dt.timedelta(days=i)).isoformat(), 0),
+        )
         for i in range(days)
     ]

@@ -35,8 +35,9 @@ KIND_LABELS = {"content": "内容", "spike": "突增", "source": "数据源", "o
 def highlight(text: str | None, terms: list[str] | None) -> Markup:
     """Escape the text and wrap each matched term in <mark>; the text itself is never trusted."""
     text = text or ""
-    words = sorted({t for t in (terms or []) if isinstance(t, str) and t.strip()}, key=len,
-                   reverse=True)
+    words = sorted(
+        {t for t in (terms or []) if isinstance(t, str) and t.strip()}, key=len, reverse=True
+    )
     if not words:
         return escape(text)
     pattern = re.compile("|".join(re.escape(w) for w in words))

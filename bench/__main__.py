@@ -72,14 +72,30 @@ BENCHES: list[Bench] = [
         small=["--posts", "1000"],
         large=["--posts", "10000"],
         figures=[
-            Figure("pages_per_s", _YUQING_ROW + r"([\d.]+)", "pages/s",
-                   "bare Scrapy on the same pages", baseline_pattern=_BARE_ROW + r"([\d.]+)",
-                   target=None),
-            Figure("peak_rss_mb", _YUQING_ROW + r"[\d.]+\s+([\d.]+)", "MB",
-                   "bare Scrapy's peak memory", baseline_pattern=_BARE_ROW + r"[\d.]+\s+([\d.]+)",
-                   higher_is_better=False, target=None),
-            Figure("pages_per_s_vs_city", _YUQING_ROW + r"([\d.]+)", "pages/s",
-                   "a city's need: 2,000 sources × 5 pages an hour", baseline=CITY_PAGES_PER_S),
+            Figure(
+                "pages_per_s",
+                _YUQING_ROW + r"([\d.]+)",
+                "pages/s",
+                "bare Scrapy on the same pages",
+                baseline_pattern=_BARE_ROW + r"([\d.]+)",
+                target=None,
+            ),
+            Figure(
+                "peak_rss_mb",
+                _YUQING_ROW + r"[\d.]+\s+([\d.]+)",
+                "MB",
+                "bare Scrapy's peak memory",
+                baseline_pattern=_BARE_ROW + r"[\d.]+\s+([\d.]+)",
+                higher_is_better=False,
+                target=None,
+            ),
+            Figure(
+                "pages_per_s_vs_city",
+                _YUQING_ROW + r"([\d.]+)",
+                "pages/s",
+                "a city's need: 2,000 sources × 5 pages an hour",
+                baseline=CITY_PAGES_PER_S,
+            ),
         ],
     ),
     Bench(
@@ -89,12 +105,29 @@ BENCHES: list[Bench] = [
         small=["--limit", "5000", "--snownlp-limit", "300"],
         large=["--limit", "5000"],
         figures=[
-            Figure("classify_vs_snownlp", _CLASSIFY, "posts/s", "SnowNLP sentiment, same posts",
-                   baseline_pattern=r"snownlp_process\s+([\d.]+)", target=10),
-            Figure("classify_vs_jieba", _CLASSIFY, "posts/s", "bare jieba segmentation",
-                   baseline_pattern=r"bare_jieba_process\s+([\d.]+)", target=1 / 3),
-            Figure("classify_vs_city", _CLASSIFY, "posts/s",
-                   "a city's volume: 200,000 posts a day", baseline=CITY_POSTS_PER_DAY / 86400),
+            Figure(
+                "classify_vs_snownlp",
+                _CLASSIFY,
+                "posts/s",
+                "SnowNLP sentiment, same posts",
+                baseline_pattern=r"snownlp_process\s+([\d.]+)",
+                target=10,
+            ),
+            Figure(
+                "classify_vs_jieba",
+                _CLASSIFY,
+                "posts/s",
+                "bare jieba segmentation",
+                baseline_pattern=r"bare_jieba_process\s+([\d.]+)",
+                target=1 / 3,
+            ),
+            Figure(
+                "classify_vs_city",
+                _CLASSIFY,
+                "posts/s",
+                "a city's volume: 200,000 posts a day",
+                baseline=CITY_POSTS_PER_DAY / 86400,
+            ),
         ],
     ),
     Bench(
@@ -102,8 +135,14 @@ BENCHES: list[Bench] = [
         small=["--posts", "20000", "--runs", "20"],
         large=["--posts", "1000000"],
         figures=[
-            Figure(key, rf"^{re.escape(page)}\s+[\d.]+\s+([\d.]+)", "ms p95",
-                   "issue 6 target: p95 under 150 ms", baseline=150, higher_is_better=False)
+            Figure(
+                key,
+                rf"^{re.escape(page)}\s+[\d.]+\s+([\d.]+)",
+                "ms p95",
+                "issue 6 target: p95 under 150 ms",
+                baseline=150,
+                higher_is_better=False,
+            )
             for key, page in (
                 ("alerts_list_p95", "alerts list"),
                 ("alert_detail_p95", "alert detail"),
@@ -116,9 +155,14 @@ BENCHES: list[Bench] = [
         small=["--posts", "20000"],
         large=["--large"],
         figures=[
-            Figure("monthly_report_s", r"monthly report[^\n]*?:\s*([\d,.]+)s;", "s",
-                   "one minute for a report built on demand", baseline=60,
-                   higher_is_better=False),
+            Figure(
+                "monthly_report_s",
+                r"monthly report[^\n]*?:\s*([\d,.]+)s;",
+                "s",
+                "one minute for a report built on demand",
+                baseline=60,
+                higher_is_better=False,
+            ),
         ],
     ),
 ]
@@ -190,8 +234,9 @@ def parse_figures(bench: Bench, output: str) -> dict[str, Any]:
             value: float | None = float(emitted[fig.key]["value"])
         else:
             value = _number(fig.pattern, output)
-        baseline = fig.baseline if fig.baseline is not None else _number(fig.baseline_pattern,
-                                                                          output)
+        baseline = (
+            fig.baseline if fig.baseline is not None else _number(fig.baseline_pattern, output)
+        )
         ratio = None
         if value and baseline:
             ratio = value / baseline if fig.higher_is_better else baseline / value
@@ -207,15 +252,22 @@ def parse_figures(bench: Bench, output: str) -> dict[str, Any]:
         }
     for key, row in emitted.items():
         if key not in figures:
-            figures[key] = {"value": row.get("value"), "unit": row.get("unit", ""),
-                            "baseline": None, "baseline_name": "", "ratio": None}
+            figures[key] = {
+                "value": row.get("value"),
+                "unit": row.get("unit", ""),
+                "baseline": None,
+                "baseline_name": "",
+                "ratio": None,
+            }
     return figures
 
 
 def print_summary(results: list[dict[str, Any]]) -> None:
     """Every figure with its ratio to its baseline, one line each."""
-    print("\n== summary: figure, ratio to the named baseline (lower-is-better figures: "
-          "baseline / figure), the target ratio")
+    print(
+        "\n== summary: figure, ratio to the named baseline (lower-is-better figures: "
+        "baseline / figure), the target ratio"
+    )
     for res in results:
         took = f", {res['seconds']}s" if "seconds" in res else ""
         print(f"{res['name']}: {res['status']}{took}")
@@ -260,12 +312,17 @@ def main(argv: list[str] | None = None) -> int:
     payload = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "size": "large" if args.large else "small",
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
         "database": os.environ.get("YUQING_DATABASE_URL", "").split("@")[-1] or "sqlite",
         "seconds": round(total, 1),
-        "city_volume": {"pages_per_s": round(CITY_PAGES_PER_S, 2),
-                        "posts_per_day": CITY_POSTS_PER_DAY},
+        "city_volume": {
+            "pages_per_s": round(CITY_PAGES_PER_S, 2),
+            "posts_per_day": CITY_POSTS_PER_DAY,
+        },
         "benchmarks": results,
     }
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -27,16 +27,57 @@ CORPUS_DIR = ROOT / "analysis" / "data" / "corpus"
 SHARED_MESSAGES = ROOT.parent / "shared" / "data" / "posts" / "messages.jsonl"
 
 PLACES = [
-    "民治街道", "龙华街道", "大浪街道", "观湖街道", "福城街道", "观澜街道", "莲花街道", "粤海街道",
-    "新安街道", "西乡街道", "布吉街道", "坂田街道", "南湾街道", "横岗街道", "沙井街道", "福永街道",
-    "石岩街道", "桃源街道", "蛇口街道", "华富街道", "园岭街道", "翠竹街道", "东门街道", "葵涌街道",
+    "民治街道",
+    "龙华街道",
+    "大浪街道",
+    "观湖街道",
+    "福城街道",
+    "观澜街道",
+    "莲花街道",
+    "粤海街道",
+    "新安街道",
+    "西乡街道",
+    "布吉街道",
+    "坂田街道",
+    "南湾街道",
+    "横岗街道",
+    "沙井街道",
+    "福永街道",
+    "石岩街道",
+    "桃源街道",
+    "蛇口街道",
+    "华富街道",
+    "园岭街道",
+    "翠竹街道",
+    "东门街道",
+    "葵涌街道",
 ]
 DISTRICTS = [
-    "龙华区", "福田区", "南山区", "宝安区", "龙岗区", "罗湖区", "光明区", "坪山区", "盐田区",
+    "龙华区",
+    "福田区",
+    "南山区",
+    "宝安区",
+    "龙岗区",
+    "罗湖区",
+    "光明区",
+    "坪山区",
+    "盐田区",
 ]
 TAILS = [
-    "", "", "", "希望有关部门重视。", "谢谢！", "急盼回复。", "麻烦尽快处理。", "大家怎么看？",
-    "有同样情况的吗？", "在线等。", "[怒]", "[泪]", "顶一下", "请领导关注。",
+    "",
+    "",
+    "",
+    "希望有关部门重视。",
+    "谢谢！",
+    "急盼回复。",
+    "麻烦尽快处理。",
+    "大家怎么看？",
+    "有同样情况的吗？",
+    "在线等。",
+    "[怒]",
+    "[泪]",
+    "顶一下",
+    "请领导关注。",
 ]
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 _PLACE = re.compile("|".join(map(re.escape, PLACES)))
@@ -53,8 +94,12 @@ def load_seeds(*, corpus: bool = True, shared: bool = True) -> list[dict[str, An
                 if line.strip():
                     row = json.loads(line)
                     seeds.append(
-                        {"title": row.get("title", ""), "text": row.get("text", ""),
-                         "genre": row.get("genre", "board"), "origin": "corpus"}
+                        {
+                            "title": row.get("title", ""),
+                            "text": row.get("text", ""),
+                            "genre": row.get("genre", "board"),
+                            "origin": "corpus",
+                        }
                     )
     if shared and SHARED_MESSAGES.is_file():
         with SHARED_MESSAGES.open(encoding="utf-8") as fh:
@@ -62,8 +107,12 @@ def load_seeds(*, corpus: bool = True, shared: bool = True) -> list[dict[str, An
                 if line.strip():
                     row = json.loads(line)
                     seeds.append(
-                        {"title": row.get("title", ""), "text": row.get("text", ""),
-                         "genre": "board", "origin": "shared"}
+                        {
+                            "title": row.get("title", ""),
+                            "text": row.get("text", ""),
+                            "genre": "board",
+                            "origin": "shared",
+                        }
                     )
     if not seeds:
         raise SystemExit("no seed posts: analysis/data/corpus and ../shared/data are both missing")
@@ -84,8 +133,12 @@ def perturb(first: dict[str, Any], second: dict[str, Any], rng: random.Random, n
     text = "".join(sentences) + rng.choice(TAILS)
     text = _PLACE.sub(lambda _: rng.choice(PLACES), text)
     text = _DISTRICT.sub(lambda _: rng.choice(DISTRICTS), text)
-    text = _NUMBER.sub(lambda m: str(max(1, int(m.group()) + rng.randint(-3, 5)))
-                       if len(m.group()) < 6 else m.group(), text)
+    text = _NUMBER.sub(
+        lambda m: (
+            str(max(1, int(m.group()) + rng.randint(-3, 5))) if len(m.group()) < 6 else m.group()
+        ),
+        text,
+    )
     title = first["title"] or text[:24]
     if rng.random() < 0.3:
         title = _PLACE.sub(lambda _: rng.choice(PLACES), title)

@@ -36,8 +36,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, text
 
 TOPICS = [
-    "policy", "registration", "maternal_health", "contraception", "special_families",
-    "support", "fees_enforcement", "staff_conduct", "publicity", "childcare_eldercare",
+    "policy",
+    "registration",
+    "maternal_health",
+    "contraception",
+    "special_families",
+    "support",
+    "fees_enforcement",
+    "staff_conduct",
+    "publicity",
+    "childcare_eldercare",
 ]
 SENTIMENTS = ["negative", "neutral", "positive", "negative"]
 CHUNK = 20_000
@@ -76,51 +84,87 @@ def small_tables(engine, *, posts: int, start: dt.datetime, end: dt.datetime, rn
         conn.execute(
             insert(Source),
             [
-                {"name": f"source{i}", "kind": "html", "url": f"http://127.0.0.1/{i}",
-                 "enabled": True, "interval_minutes": 60, "weight": 1.0, "tags": {},
-                 "config": {}, "created_at": start, "updated_at": start}
+                {
+                    "name": f"source{i}",
+                    "kind": "html",
+                    "url": f"http://127.0.0.1/{i}",
+                    "enabled": True,
+                    "interval_minutes": 60,
+                    "weight": 1.0,
+                    "tags": {},
+                    "config": {},
+                    "created_at": start,
+                    "updated_at": start,
+                }
                 for i in range(1, N_SOURCES + 1)
             ],
         )
         conn.execute(
             insert(Event),
             [
-                {"title": f"事件{i}", "first_seen": start, "last_seen": end, "post_count": 0,
-                 "negative_count": 0, "relevant_count": 0, "topics": [rng.choice(TOPICS)],
-                 "signature": {}}
+                {
+                    "title": f"事件{i}",
+                    "first_seen": start,
+                    "last_seen": end,
+                    "post_count": 0,
+                    "negative_count": 0,
+                    "relevant_count": 0,
+                    "topics": [rng.choice(TOPICS)],
+                    "signature": {},
+                }
                 for i in range(1, N_EVENTS + 1)
             ],
         )
         conn.execute(
             insert(CrawlRun),
             [
-                {"source_id": rng.randint(1, N_SOURCES),
-                 "started_at": start + dt.timedelta(hours=h),
-                 "finished_at": start + dt.timedelta(hours=h, minutes=1),
-                 "status": rng.choice(["ok", "ok", "ok", "partial", "failed"]),
-                 "trigger": "schedule", "node": "local", "job_id": "", "pages_fetched": 5,
-                 "items_seen": 10, "items_new": 5, "items_duplicate": 5, "items_dropped": 0,
-                 "http_errors": {}, "exceptions": 0, "last_error": ""}
+                {
+                    "source_id": rng.randint(1, N_SOURCES),
+                    "started_at": start + dt.timedelta(hours=h),
+                    "finished_at": start + dt.timedelta(hours=h, minutes=1),
+                    "status": rng.choice(["ok", "ok", "ok", "partial", "failed"]),
+                    "trigger": "schedule",
+                    "node": "local",
+                    "job_id": "",
+                    "pages_fetched": 5,
+                    "items_seen": 10,
+                    "items_new": 5,
+                    "items_duplicate": 5,
+                    "items_dropped": 0,
+                    "http_errors": {},
+                    "exceptions": 0,
+                    "last_error": "",
+                }
                 for h in range(0, int(span // 3600), 3)
             ],
         )
         alerts = []
         for i in range(1, max(10, posts // 500) + 1):
             created = start + dt.timedelta(seconds=rng.random() * span)
-            state = rng.choice(["new", "acknowledged", "in_progress", "resolved", "resolved",
-                                "dismissed"])
+            state = rng.choice(
+                ["new", "acknowledged", "in_progress", "resolved", "resolved", "dismissed"]
+            )
             acked = created + dt.timedelta(hours=rng.random() * 12)
             resolved = acked + dt.timedelta(hours=rng.random() * 72)
             alerts.append(
-                {"kind": "content", "dedup_key": f"bench:{i}", "event_id": rng.randint(1, N_EVENTS),
-                 "topic": rng.choice(TOPICS), "rule": "event_negative",
-                 "severity": rng.choice(["red", "orange", "yellow", "blue", "blue"]),
-                 "state": state, "title": f"告警{i}", "reason": "同一事件多条负面信息",
-                 "matched_terms": [], "due_at": created + dt.timedelta(hours=48),
-                 "created_at": created, "updated_at": resolved,
-                 "acknowledged_at": acked if state != "new" else None,
-                 "resolved_at": resolved if state == "resolved" else None,
-                 "dismissed_reason": "noise" if state == "dismissed" else ""}
+                {
+                    "kind": "content",
+                    "dedup_key": f"bench:{i}",
+                    "event_id": rng.randint(1, N_EVENTS),
+                    "topic": rng.choice(TOPICS),
+                    "rule": "event_negative",
+                    "severity": rng.choice(["red", "orange", "yellow", "blue", "blue"]),
+                    "state": state,
+                    "title": f"告警{i}",
+                    "reason": "同一事件多条负面信息",
+                    "matched_terms": [],
+                    "due_at": created + dt.timedelta(hours=48),
+                    "created_at": created,
+                    "updated_at": resolved,
+                    "acknowledged_at": acked if state != "new" else None,
+                    "resolved_at": resolved if state == "resolved" else None,
+                    "dismissed_reason": "noise" if state == "dismissed" else "",
+                }
             )
         conn.execute(insert(Alert), alerts)
 
@@ -138,21 +182,50 @@ def post_rows(
     empty = "{}"
     model = "bench"
     # analyses carry their explanation and matched terms, a few hundred bytes as real ones do
-    words = ["生育登记", "育儿补贴", "托育", "独生子女", "产假", "生育津贴", "窗口", "态度", "拖延",
-             "投诉", "满意", "感谢", "社区", "街道", "证明", "材料", "失独", "扶助金"]
+    words = [
+        "生育登记",
+        "育儿补贴",
+        "托育",
+        "独生子女",
+        "产假",
+        "生育津贴",
+        "窗口",
+        "态度",
+        "拖延",
+        "投诉",
+        "满意",
+        "感谢",
+        "社区",
+        "街道",
+        "证明",
+        "材料",
+        "失独",
+        "扶助金",
+    ]
     explanations = [
         json.dumps(
-            {"relevance": [[w, round(rng.random(), 3)] for w in rng.sample(words, 4)],
-             "sentiment": [[w, round(rng.random(), 3)] for w in rng.sample(words, 3)],
-             "topics": {t: [[w, round(rng.random(), 3)] for w in rng.sample(words, 2)]
-                        for t in rng.sample(TOPICS, 2)}},
+            {
+                "relevance": [[w, round(rng.random(), 3)] for w in rng.sample(words, 4)],
+                "sentiment": [[w, round(rng.random(), 3)] for w in rng.sample(words, 3)],
+                "topics": {
+                    t: [[w, round(rng.random(), 3)] for w in rng.sample(words, 2)]
+                    for t in rng.sample(TOPICS, 2)
+                },
+            },
             ensure_ascii=False,
         )
         for _ in range(500)
     ]
     matched = [
-        json.dumps({"plans": [], "place": rng.sample(["民治街道", "龙华区", "福田区"], 1),
-                    "subject": rng.sample(words, 2), "event": []}, ensure_ascii=False)
+        json.dumps(
+            {
+                "plans": [],
+                "place": rng.sample(["民治街道", "龙华区", "福田区"], 1),
+                "subject": rng.sample(words, 2),
+                "event": [],
+            },
+            ensure_ascii=False,
+        )
         for _ in range(200)
     ]
     step = span / posts
@@ -167,16 +240,32 @@ def post_rows(
             # no publication time and count on their fetch time
             fetched = start + dt.timedelta(seconds=(i - rng.random()) * step)
             published = (
-                None if rng.random() < 0.03
+                None
+                if rng.random() < 0.03
                 else fmt_time(fetched - dt.timedelta(seconds=rng.random() ** 3 * 172_800))
             )
             url = f"http://127.0.0.1/post/{i}"
-            p_rows.append((
-                i, rng.randint(1, N_SOURCES), url, url, "", gen["title"], body, body, "",
-                published, fmt_time(fetched), rng.randint(0, 100), rng.randint(0, 30),
-                rng.randint(0, 10), rng.randint(0, 5000), hashlib.sha256(body.encode()).hexdigest(),
-                empty,
-            ))
+            p_rows.append(
+                (
+                    i,
+                    rng.randint(1, N_SOURCES),
+                    url,
+                    url,
+                    "",
+                    gen["title"],
+                    body,
+                    body,
+                    "",
+                    published,
+                    fmt_time(fetched),
+                    rng.randint(0, 100),
+                    rng.randint(0, 30),
+                    rng.randint(0, 10),
+                    rng.randint(0, 5000),
+                    hashlib.sha256(body.encode()).hexdigest(),
+                    empty,
+                )
+            )
             roll = rng.random()
             if roll < 0.05:
                 continue  # not analysed yet
@@ -184,11 +273,23 @@ def post_rows(
             sentiment = rng.choice(SENTIMENTS)
             topics = json.dumps(rng.sample(TOPICS, rng.randint(1, 2)) if relevant else [])
             event = rng.randint(1, N_EVENTS) if relevant and rng.random() < 0.3 else None
-            a_rows.append((
-                i, model, fmt_time(fetched), relevant, 0.9 if relevant else 0.1, topics, empty,
-                sentiment, json.dumps({sentiment: 0.8}), rng.choice(matched),
-                rng.choice(explanations), f"{rng.getrandbits(64):016x}", event,
-            ))
+            a_rows.append(
+                (
+                    i,
+                    model,
+                    fmt_time(fetched),
+                    relevant,
+                    0.9 if relevant else 0.1,
+                    topics,
+                    empty,
+                    sentiment,
+                    json.dumps({sentiment: 0.8}),
+                    rng.choice(matched),
+                    rng.choice(explanations),
+                    f"{rng.getrandbits(64):016x}",
+                    event,
+                )
+            )
         yield p_rows, a_rows
 
 

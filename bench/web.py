@@ -27,13 +27,36 @@ from sqlalchemy import create_engine, event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-TOPICS = ["policy", "registration", "maternal_health", "contraception", "special_families",
-          "support", "fees_enforcement", "staff_conduct", "publicity", "childcare_eldercare"]
+TOPICS = [
+    "policy",
+    "registration",
+    "maternal_health",
+    "contraception",
+    "special_families",
+    "support",
+    "fees_enforcement",
+    "staff_conduct",
+    "publicity",
+    "childcare_eldercare",
+]
 PLACES = ["福田", "沙头", "下沙", "上沙", "新洲", "石厦", "金地", "天安"]
-SUBJECTS = ["生育登记", "独生子女奖励", "计生证明", "育儿补贴", "生育津贴", "孕前优生检查",
-            "特别扶助金", "托育机构"]
-MOODS = ["办事窗口态度很差，来回跑了好几趟", "工作人员很耐心，一次就办好了",
-         "想咨询一下需要什么材料", "补贴拖了半年还没发下来", "社区通知说下周有宣传活动"]
+SUBJECTS = [
+    "生育登记",
+    "独生子女奖励",
+    "计生证明",
+    "育儿补贴",
+    "生育津贴",
+    "孕前优生检查",
+    "特别扶助金",
+    "托育机构",
+]
+MOODS = [
+    "办事窗口态度很差，来回跑了好几趟",
+    "工作人员很耐心，一次就办好了",
+    "想咨询一下需要什么材料",
+    "补贴拖了半年还没发下来",
+    "社区通知说下周有宣传活动",
+]
 FMT = "%Y-%m-%d %H:%M:%S.%f"
 
 
@@ -60,8 +83,7 @@ def generate(url: str, posts: int, seed: int = 7) -> dict[str, int]:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     engine = create_engine(url)
     if url.startswith("sqlite"):
-        event.listen(engine, "connect",
-                     lambda c, _r: c.execute("PRAGMA synchronous=OFF"))
+        event.listen(engine, "connect", lambda c, _r: c.execute("PRAGMA synchronous=OFF"))
     conn = engine.connect()
     if not url.startswith("sqlite"):
         conn.execute(text("SET TIME ZONE 'UTC'"))
@@ -85,8 +107,16 @@ def generate(url: str, posts: int, seed: int = 7) -> dict[str, int]:
         for h in range(0, 24 * 30, 12):
             start = now - dt.timedelta(hours=h)
             status = "failed" if rng.random() < 0.05 else "ok"
-            runs.append((s, _ts(start), _ts(start + dt.timedelta(minutes=2)), status,
-                         rng.randint(0, 40), "timeout" if status == "failed" else ""))
+            runs.append(
+                (
+                    s,
+                    _ts(start),
+                    _ts(start + dt.timedelta(minutes=2)),
+                    status,
+                    rng.randint(0, 40),
+                    "timeout" if status == "failed" else "",
+                )
+            )
     cur.executemany(
         "INSERT INTO crawl_runs (source_id, started_at, finished_at, status, trigger, node, "
         "job_id, pages_fetched, items_seen, items_new, items_duplicate, items_dropped, "
@@ -98,10 +128,17 @@ def generate(url: str, posts: int, seed: int = 7) -> dict[str, int]:
     event_rows = []
     for _ in range(n_events):
         first = now - dt.timedelta(minutes=rng.randint(0, 365 * 24 * 60))
-        event_rows.append((f"{rng.choice(PLACES)}{rng.choice(SUBJECTS)}问题", _ts(first),
-                           _ts(first + dt.timedelta(hours=rng.randint(0, 72))), 20,
-                           rng.randint(0, 20), rng.randint(0, 20),
-                           json.dumps([rng.choice(TOPICS)])))
+        event_rows.append(
+            (
+                f"{rng.choice(PLACES)}{rng.choice(SUBJECTS)}问题",
+                _ts(first),
+                _ts(first + dt.timedelta(hours=rng.randint(0, 72))),
+                20,
+                rng.randint(0, 20),
+                rng.randint(0, 20),
+                json.dumps([rng.choice(TOPICS)]),
+            )
+        )
     cur.executemany(
         "INSERT INTO events (title, first_seen, last_seen, post_count, negative_count, "
         "relevant_count, topics, signature) VALUES (?, ?, ?, ?, ?, ?, ?, '{}')",
@@ -115,22 +152,44 @@ def generate(url: str, posts: int, seed: int = 7) -> dict[str, int]:
             place, subject, mood = rng.choice(PLACES), rng.choice(SUBJECTS), rng.choice(MOODS)
             body = f"{place}街道{subject}：{mood}。编号{i}"
             link = f"http://127.0.0.1/p/{i}"
-            post_rows.append((i + 1, rng.randint(1, n_sources), link, link,
-                              f"{subject}的问题", body, body, _ts(published), _ts(published),
-                              rng.randint(0, 50),
-                              hashlib.sha1(body.encode()).hexdigest()))
+            post_rows.append(
+                (
+                    i + 1,
+                    rng.randint(1, n_sources),
+                    link,
+                    link,
+                    f"{subject}的问题",
+                    body,
+                    body,
+                    _ts(published),
+                    _ts(published),
+                    rng.randint(0, 50),
+                    hashlib.sha1(body.encode()).hexdigest(),
+                )
+            )
             relevant = rng.random() < 0.4
             sentiment = rng.choice(["negative", "neutral", "neutral", "positive"])
             topics = rng.sample(TOPICS, rng.randint(1, 2)) if relevant else []
-            analysis_rows.append((
-                i + 1, _ts(now), relevant, 0.9 if relevant else 0.1, json.dumps(topics),
-                sentiment, json.dumps({sentiment: 0.8}),
-                json.dumps({"plans": [], "place": [place], "subject": [subject], "event": []},
-                           ensure_ascii=False),
-                json.dumps({"relevance": [[subject, 1.0]], "sentiment": [["差", 0.5]],
-                            "topics": {}}, ensure_ascii=False),
-                (i % n_events) + 1,
-            ))
+            analysis_rows.append(
+                (
+                    i + 1,
+                    _ts(now),
+                    relevant,
+                    0.9 if relevant else 0.1,
+                    json.dumps(topics),
+                    sentiment,
+                    json.dumps({sentiment: 0.8}),
+                    json.dumps(
+                        {"plans": [], "place": [place], "subject": [subject], "event": []},
+                        ensure_ascii=False,
+                    ),
+                    json.dumps(
+                        {"relevance": [[subject, 1.0]], "sentiment": [["差", 0.5]], "topics": {}},
+                        ensure_ascii=False,
+                    ),
+                    (i % n_events) + 1,
+                )
+            )
         cur.executemany(
             "INSERT INTO posts (id, source_id, url, canonical_url, external_id, title, raw_text, "
             "normalized_text, author, published_at, fetched_at, likes, replies, reposts, views, "
@@ -154,11 +213,21 @@ def generate(url: str, posts: int, seed: int = 7) -> dict[str, int]:
         sev = rng.choice(["red", "orange", "yellow", "blue", "blue"])
         event_id = rng.randint(1, n_events)
         title = f"{rng.choice(PLACES)}{rng.choice(SUBJECTS)}负面信息增多"
-        alert_rows.append((f"content:{a}", event_id, rng.choice(TOPICS), sev,
-                           rng.choice(states), title,
-                           "同一事件多条负面信息", _ts(created), _ts(created),
-                           _ts(created + dt.timedelta(hours=24)),
-                           rng.choice([None, 1, 2, 3])))
+        alert_rows.append(
+            (
+                f"content:{a}",
+                event_id,
+                rng.choice(TOPICS),
+                sev,
+                rng.choice(states),
+                title,
+                "同一事件多条负面信息",
+                _ts(created),
+                _ts(created),
+                _ts(created + dt.timedelta(hours=24)),
+                rng.choice([None, 1, 2, 3]),
+            )
+        )
         for k in range(5):
             link_rows.append((a, ((event_id - 1) + k * n_events) % posts + 1))
     cur.executemany(
@@ -168,8 +237,10 @@ def generate(url: str, posts: int, seed: int = 7) -> dict[str, int]:
         "'', ?)",
         alert_rows,
     )
-    cur.executemany("INSERT INTO alert_posts (alert_id, post_id) VALUES (?, ?) "
-                    "ON CONFLICT DO NOTHING", link_rows)
+    cur.executemany(
+        "INSERT INTO alert_posts (alert_id, post_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        link_rows,
+    )
     if not url.startswith("sqlite"):
         # ids were given explicitly: move the sequence past them
         conn.execute(text("SELECT setval('posts_id_seq', (SELECT max(id) FROM posts))"))
@@ -188,19 +259,24 @@ def measure(url: str, data_dir: Path, runs: int) -> dict[str, dict[str, float]]:
     from api.app import create_app
     from core.config import Settings
 
-    settings = Settings(data_dir=data_dir, database_url=url,
-                        secret_key="bench-secret-key-0123456789")
+    settings = Settings(
+        data_dir=data_dir, database_url=url, secret_key="bench-secret-key-0123456789"
+    )
     app = create_app(settings)
     client = TestClient(app)
     login = client.get("/login").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
-    response = client.post("/login", data={"username": "user0", "password": "bench-password",
-                                           "csrf_token": token}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": "user0", "password": "bench-password", "csrf_token": token},
+        follow_redirects=False,
+    )
     assert response.status_code == 303, response.text
     engine = create_engine(settings.db_url)
     with engine.connect() as conn:
-        alert_ids = [r[0] for r in conn.execute(text("SELECT id FROM alerts ORDER BY random() "
-                                                     "LIMIT 200"))]
+        alert_ids = [
+            r[0] for r in conn.execute(text("SELECT id FROM alerts ORDER BY random() LIMIT 200"))
+        ]
     engine.dispose()
     rng = random.Random(1)
     targets = {
@@ -245,8 +321,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40, help="timed requests per page")
     parser.add_argument("--keep", type=Path, help="write the SQLite database here and keep it")
     parser.add_argument("--reuse", type=Path, help="measure an existing SQLite bench database")
-    parser.add_argument("--database-url", default="",
-                        help="an EMPTY PostgreSQL database to fill and measure instead of SQLite")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="an EMPTY PostgreSQL database to fill and measure instead of SQLite",
+    )
     args = parser.parse_args()
     from core.config import Settings
     from core.db import make_engine

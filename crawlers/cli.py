@@ -253,5 +253,3 @@ def _write_xlsx(records: Any, out: Path | None) -> int:
         sys.stdout.buffer.write(buf.getvalue())
         sys.stdout.flush()
     return count
-
-

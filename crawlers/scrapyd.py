@@ -41,8 +41,9 @@ def _call(client: httpx.Client, node: str, endpoint: str, data: Any = None) -> d
     try:
         body = resp.json()
     except ValueError as exc:
-        raise ScrapydError(f"Scrapyd node {node}: {endpoint} answered HTTP {resp.status_code}, "
-                           "not JSON") from exc
+        raise ScrapydError(
+            f"Scrapyd node {node}: {endpoint} answered HTTP {resp.status_code}, not JSON"
+        ) from exc
     if body.get("status") != "ok":
         raise ScrapydError(f"Scrapyd node {node}: {endpoint}: {body.get('message', body)}")
     return body
@@ -96,8 +97,9 @@ def dispatch(
         for job in jobs:
             node = min(loads, key=lambda n: (loads[n], nodes.index(n)))
             cfg = configs[job["source"]["name"]]
-            form = job_args(cfg, run_id=job["run_id"], source_id=job["source_id"],
-                            tz=settings.timezone)
+            form = job_args(
+                cfg, run_id=job["run_id"], source_id=job["source_id"], tz=settings.timezone
+            )
             try:
                 body = _call(client, node, "schedule.json", data=form)
             except ScrapydError as exc:

@@ -189,9 +189,7 @@ def render_text(f: dict[str, Any]) -> str:
     ]
     if f["hot_words"]:
         lines += ["", "热词：" + "、".join(w[0] for w in f["hot_words"])]
-    listed = (
-        f"（列出互动量最高的{XLSX_MAX_ROWS}条）" if t["relevant"] > XLSX_MAX_ROWS else ""
-    )
+    listed = f"（列出互动量最高的{XLSX_MAX_ROWS}条）" if t["relevant"] > XLSX_MAX_ROWS else ""
     lines += ["", f"图表见本邮件的网页版本；相关信息明细见附件{listed}。"]
     return "\n".join(lines) + "\n"
 
@@ -251,12 +249,15 @@ def render_xlsx(*, session: Session, month: str, settings: Settings, f: dict[str
     left_out = 0
     if len(rows) > XLSX_MAX_ROWS:
         rows = rows[:XLSX_MAX_ROWS]
-        left_out = session.execute(
-            select(func.count())
-            .select_from(Post)
-            .join(Analysis, Analysis.post_id == Post.id)
-            .where(in_period(start, end), Analysis.relevant.is_(True))
-        ).scalar_one() - XLSX_MAX_ROWS
+        left_out = (
+            session.execute(
+                select(func.count())
+                .select_from(Post)
+                .join(Analysis, Analysis.post_id == Post.id)
+                .where(in_period(start, end), Analysis.relevant.is_(True))
+            ).scalar_one()
+            - XLSX_MAX_ROWS
+        )
     # listed in time order, as staff read a month
     rows.sort(key=lambda r: (r.published_at or r.fetched_at, r.id))
     for row in rows:

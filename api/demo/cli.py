@@ -281,8 +281,9 @@ def _alerts() -> tuple[int, int]:
     with session_scope() as session:
         result = evaluate(session=session)
         open_alerts = session.scalar(
-            select(func.count()).select_from(Alert).where(Alert.state.in_(("new", "acknowledged",
-                                                                           "in_progress")))
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.state.in_(("new", "acknowledged", "in_progress")))
         )
     return int(getattr(result, "created", 0)), int(open_alerts or 0)
 

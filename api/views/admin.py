@@ -65,14 +65,20 @@ def _source(session: SessionDep, source_id: int) -> Source:
 
 
 @router.post("/sources/{source_id}/toggle")
-def toggle_source(request: Request, source_id: int, session: SessionDep,
-                  user: AdminDep) -> Response:
+def toggle_source(
+    request: Request, source_id: int, session: SessionDep, user: AdminDep
+) -> Response:
     """Enable or disable a source."""
     source = _source(session, source_id)
     source.enabled = not source.enabled
-    audit.record(session=session, user=user, action="source.enable" if source.enabled
-                 else "source.disable", entity_type="source", entity_id=source.id,
-                 after={"enabled": source.enabled})
+    audit.record(
+        session=session,
+        user=user,
+        action="source.enable" if source.enabled else "source.disable",
+        entity_type="source",
+        entity_id=source.id,
+        after={"enabled": source.enabled},
+    )
     session.commit()
     flash(request, f"数据源「{source.name}」已{'启用' if source.enabled else '停用'}。")
     return _redirect("/admin/sources")
@@ -100,11 +106,16 @@ def run_source(request: Request, source_id: int, session: SessionDep, user: Admi
     if not sources_file.is_file():
         flash(request, f"找不到数据源文件 {sources_file}（YUQING_SOURCES_FILE）。", "error")
         return _redirect("/admin/sources")
-    audit.record(session=session, user=user, action="source.run", entity_type="source",
-                 entity_id=source.id)
+    audit.record(
+        session=session, user=user, action="source.run", entity_type="source", entity_id=source.id
+    )
     session.commit()
-    threading.Thread(target=_crawl_in_background, args=(source.name, request.app.state.settings),
-                     daemon=True, name=f"crawl-{source.name}").start()
+    threading.Thread(
+        target=_crawl_in_background,
+        args=(source.name, request.app.state.settings),
+        daemon=True,
+        name=f"crawl-{source.name}",
+    ).start()
     flash(request, f"已开始抓取「{source.name}」，稍后刷新查看结果。")
     return _redirect("/admin/sources")
 
@@ -158,8 +169,15 @@ async def save_plan(request: Request, session: SessionDep, user: AdminDep) -> Re
             setattr(plan, key, value)
         session.add(plan)
         session.flush()
-        audit.record(session=session, user=user, action="plan.save", entity_type="plan",
-                     entity_id=plan.id, before=before, after=fields)
+        audit.record(
+            session=session,
+            user=user,
+            action="plan.save",
+            entity_type="plan",
+            entity_id=plan.id,
+            before=before,
+            after=fields,
+        )
         session.commit()
         flash(request, f"监测方案「{plan.name}」已保存。")
     except UserError as exc:
@@ -175,13 +193,19 @@ async def save_plan(request: Request, session: SessionDep, user: AdminDep) -> Re
 def rules_page(request: Request, session: SessionDep, user: AdminDep) -> Response:
     """Alert rules with their severity, parameters and reason."""
     rules = list(session.scalars(select(AlertRule).order_by(AlertRule.code)))
-    return render(request, "admin/rules.html", rules=rules, severities=SEVERITIES,
-                  dumps=lambda v: json.dumps(v, ensure_ascii=False, indent=1))
+    return render(
+        request,
+        "admin/rules.html",
+        rules=rules,
+        severities=SEVERITIES,
+        dumps=lambda v: json.dumps(v, ensure_ascii=False, indent=1),
+    )
 
 
 @router.post("/rules/{rule_id}")
-async def save_rule(request: Request, rule_id: int, session: SessionDep,
-                    user: AdminDep) -> Response:
+async def save_rule(
+    request: Request, rule_id: int, session: SessionDep, user: AdminDep
+) -> Response:
     """Update a rule's enabled flag, severity, parameters (JSON) and reason."""
     rule = session.get(AlertRule, rule_id) if 0 < rule_id < 2**62 else None
     if rule is None:
@@ -197,16 +221,30 @@ async def save_rule(request: Request, rule_id: int, session: SessionDep,
             raise UserError(f"参数不是有效的 JSON：{exc}") from exc
         if not isinstance(params, dict):
             raise UserError("参数应为 JSON 对象 {…}。")
-        before = {"enabled": rule.enabled, "severity": rule.severity, "params": rule.params,
-                  "reason": rule.reason}
+        before = {
+            "enabled": rule.enabled,
+            "severity": rule.severity,
+            "params": rule.params,
+            "reason": rule.reason,
+        }
         rule.enabled = form.get("enabled") == "1"
         rule.severity = severity
         rule.params = params
         rule.reason = clean(form.get("reason"), 2000)
-        audit.record(session=session, user=user, action="rule.update", entity_type="rule",
-                     entity_id=rule.id, before=before,
-                     after={"enabled": rule.enabled, "severity": severity, "params": params,
-                            "reason": rule.reason})
+        audit.record(
+            session=session,
+            user=user,
+            action="rule.update",
+            entity_type="rule",
+            entity_id=rule.id,
+            before=before,
+            after={
+                "enabled": rule.enabled,
+                "severity": severity,
+                "params": params,
+                "reason": rule.reason,
+            },
+        )
         session.commit()
         flash(request, f"规则「{rule.name}」已保存。")
     except UserError as exc:
@@ -221,8 +259,7 @@ async def save_rule(request: Request, rule_id: int, session: SessionDep,
 @router.get("/users")
 def users_page(request: Request, session: SessionDep, user: AdminDep) -> Response:
     """Users with role, state and actions."""
-    return render(request, "admin/users.html", users=users.list_users(session=session),
-                  roles=ROLES)
+    return render(request, "admin/users.html", users=users.list_users(session=session), roles=ROLES)
 
 
 @router.post("/users")
@@ -248,8 +285,9 @@ async def add_user(request: Request, session: SessionDep, user: AdminDep) -> Res
 
 
 @router.post("/users/{user_id}")
-async def change_user(request: Request, user_id: int, session: SessionDep,
-                      user: AdminDep) -> Response:
+async def change_user(
+    request: Request, user_id: int, session: SessionDep, user: AdminDep
+) -> Response:
     """Deactivate/activate, change role, or reset the password of a user."""
     target = session.get(User, user_id) if 0 < user_id < 2**62 else None
     if target is None:
@@ -260,8 +298,7 @@ async def change_user(request: Request, user_id: int, session: SessionDep,
         if action in ("deactivate", "activate"):
             if target.id == user.id and action == "deactivate":
                 raise UserError("不能停用自己的账号。")
-            users.update_user(session=session, user=target, actor=user,
-                              active=action == "activate")
+            users.update_user(session=session, user=target, actor=user, active=action == "activate")
             message = f"用户「{target.name}」已{'启用' if action == 'activate' else '停用'}。"
         elif action == "role":
             role = clean(form.get("role"), 16)
@@ -270,8 +307,12 @@ async def change_user(request: Request, user_id: int, session: SessionDep,
             users.update_user(session=session, user=target, actor=user, role=role)
             message = f"用户「{target.name}」的角色已改为{role}。"
         elif action == "password":
-            users.set_password(session=session, user=target,
-                               password=str(form.get("password") or "")[:1024], actor=user)
+            users.set_password(
+                session=session,
+                user=target,
+                password=str(form.get("password") or "")[:1024],
+                actor=user,
+            )
             message = f"用户「{target.name}」的密码已重置。"
         else:
             raise UserError("未知的操作。")

@@ -22,6 +22,7 @@ from core.models import User
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
 
+
 def alert_filter(params: Any) -> queries.AlertFilter:
     """An alert filter from query parameters; unknown values fall back to defaults."""
     state = clean(params.get("state"), 20) or "open"
@@ -112,8 +113,7 @@ async def bulk(request: Request, session: SessionDep, user: UserDep) -> Response
             if action == "assign":
                 service.assign(session=session, alert=alert, assignee=assignee, user=user)
             else:
-                service.transition(session=session, alert=alert, to_state="acknowledged",
-                                   user=user)
+                service.transition(session=session, alert=alert, to_state="acknowledged", user=user)
             done += 1
         except UserError as exc:
             failed.append(f"#{alert.id}: {exc.message}")
@@ -154,8 +154,9 @@ def alert_page(request: Request, alert_id: int, session: SessionDep, user: UserD
         users=queries.active_users(session),
         dismiss_reasons=_dismiss_reasons(),
         timeline_days=timeline_days,
-        timeline_svg=sparkline([c for _, c in timeline_days], width=240, height=40,
-                               color="#dc2626"),
+        timeline_svg=sparkline(
+            [c for _, c in timeline_days], width=240, height=40, color="#dc2626"
+        ),
         back=f"/alerts/{alert.id}",
         corrected=corrected_post_ids(session, [r.post.id for r in detail["rows"]]),
         **detail,
@@ -163,8 +164,9 @@ def alert_page(request: Request, alert_id: int, session: SessionDep, user: UserD
 
 
 @router.post("/alerts/{alert_id}/transition")
-async def transition(request: Request, alert_id: int, session: SessionDep,
-                     user: UserDep) -> Response:
+async def transition(
+    request: Request, alert_id: int, session: SessionDep, user: UserDep
+) -> Response:
     """Move the alert to another state (with an optional note, and a reason to dismiss)."""
     alert = _get_alert(session, alert_id)
     form = await request.form()
@@ -173,8 +175,9 @@ async def transition(request: Request, alert_id: int, session: SessionDep,
     reason = clean(form.get("reason"), 16)
     service = _lifecycle()
     try:
-        service.transition(session=session, alert=alert, to_state=to_state, user=user,
-                           note=note, reason=reason)
+        service.transition(
+            session=session, alert=alert, to_state=to_state, user=user, note=note, reason=reason
+        )
         session.commit()
         flash(request, f"告警已改为「{queries_state_label(to_state)}」。")
     except UserError as exc:

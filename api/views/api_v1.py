@@ -122,11 +122,15 @@ class AlertDetailOut(AlertOut):
 
 
 class TransitionIn(BaseModel):
-    to_state: str = Field(..., max_length=20, description="acknowledged, in_progress, resolved or "
-                          "dismissed (as the lifecycle allows)")
+    to_state: str = Field(
+        ...,
+        max_length=20,
+        description="acknowledged, in_progress, resolved or dismissed (as the lifecycle allows)",
+    )
     note: str = Field("", max_length=5000)
-    reason: str = Field("", max_length=16, description="why an alert is dismissed: "
-                        "误报, 无关, 重复 or 已知")
+    reason: str = Field(
+        "", max_length=16, description="why an alert is dismissed: 误报, 无关, 重复 or 已知"
+    )
 
 
 class NoteIn(BaseModel):
@@ -216,9 +220,9 @@ def post_out(row: queries.PostRow) -> dict[str, Any]:
         "replies": p.replies,
         "reposts": p.reposts,
         "views": p.views,
-        "analysis": None if a is None else {
-            name: getattr(a, name) for name in AnalysisOut.model_fields
-        },
+        "analysis": None
+        if a is None
+        else {name: getattr(a, name) for name in AnalysisOut.model_fields},
     }
 
 
@@ -245,27 +249,36 @@ def list_alerts(
     request: Request,
     session: SessionDep,
     user: UserDep,
-    state: Annotated[str | None, Query(max_length=20, description="open (default), all, "
-                                       "new, acknowledged, in_progress, resolved, dismissed")]
-    = None,
+    state: Annotated[
+        str | None,
+        Query(
+            max_length=20,
+            description="open (default), all, new, acknowledged, in_progress, resolved, dismissed",
+        ),
+    ] = None,
     severity: Annotated[str | None, Query(max_length=10)] = None,
     topic: Annotated[str | None, Query(max_length=32)] = None,
     source: Annotated[int | None, Query(ge=1, le=2**53)] = None,
-    assignee: Annotated[str | None, Query(max_length=12, description="me, none or a user id")]
-    = None,
+    assignee: Annotated[
+        str | None, Query(max_length=12, description="me, none or a user id")
+    ] = None,
     date_from: Annotated[dt.date | None, Query(alias="from")] = None,
     date_to: Annotated[dt.date | None, Query(alias="to")] = None,
     q: Text = None,
-    sort: Annotated[str | None, Query(max_length=10, description="severity, time or due")]
-    = None,
+    sort: Annotated[str | None, Query(max_length=10, description="severity, time or due")] = None,
     page: Annotated[int, Query(ge=1, le=100000)] = 1,
 ) -> Any:
     """Alerts, filtered and sorted like the alerts page (30 per page)."""
     f = alert_filter(request.query_params)
-    result = queries.list_alerts(session, f, user=user, tz=request.app.state.settings.tz,
-                                 with_counts=False)
-    return {"items": [alert_out(a) for a in result.alerts], "total": result.total,
-            "page": result.page, "pages": result.pages}
+    result = queries.list_alerts(
+        session, f, user=user, tz=request.app.state.settings.tz, with_counts=False
+    )
+    return {
+        "items": [alert_out(a) for a in result.alerts],
+        "total": result.total,
+        "page": result.page,
+        "pages": result.pages,
+    }
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetailOut, responses=ERRORS)
@@ -276,23 +289,38 @@ def get_alert(alert_id: Id, session: SessionDep, user: UserDep) -> Any:
     return {
         **alert_out(alert),
         "posts": [post_out(r) for r in detail["rows"]],
-        "notes": [{"id": n.id, "user_id": n.user_id, "body": n.body, "created_at": n.created_at}
-                  for n, _ in detail["notes"]],
-        "audit": [{"at": e.at, "actor": e.actor, "action": e.action, "before": e.before,
-                   "after": e.after, "message": e.message} for e in detail["audit"]],
+        "notes": [
+            {"id": n.id, "user_id": n.user_id, "body": n.body, "created_at": n.created_at}
+            for n, _ in detail["notes"]
+        ],
+        "audit": [
+            {
+                "at": e.at,
+                "actor": e.actor,
+                "action": e.action,
+                "before": e.before,
+                "after": e.after,
+                "message": e.message,
+            }
+            for e in detail["audit"]
+        ],
     }
 
 
 @router.post("/alerts/{alert_id}/transition", response_model=AlertOut, responses=ERRORS)
-def transition_alert(alert_id: Id, body: TransitionIn, session: SessionDep,
-                     user: UserDep) -> Any:
+def transition_alert(alert_id: Id, body: TransitionIn, session: SessionDep, user: UserDep) -> Any:
     """Move an alert to another state; refused transitions answer 400 with the reason."""
     alert = _alert(session, alert_id)
     service = _service()
     try:
-        service.transition(session=session, alert=alert, to_state=clean(body.to_state, 20),
-                           user=user, note=clean(body.note, 5000),
-                           reason=clean(body.reason, 16))
+        service.transition(
+            session=session,
+            alert=alert,
+            to_state=clean(body.to_state, 20),
+            user=user,
+            note=clean(body.note, 5000),
+            reason=clean(body.reason, 16),
+        )
         session.commit()
     except UserError:
         session.rollback()
@@ -300,8 +328,7 @@ def transition_alert(alert_id: Id, body: TransitionIn, session: SessionDep,
     return alert_out(alert)
 
 
-@router.post("/alerts/{alert_id}/notes", response_model=NoteOut, status_code=201,
-             responses=ERRORS)
+@router.post("/alerts/{alert_id}/notes", response_model=NoteOut, status_code=201, responses=ERRORS)
 def add_note(alert_id: Id, body: NoteIn, session: SessionDep, user: UserDep) -> Any:
     """Add a note to an alert."""
     alert = _alert(session, alert_id)
@@ -310,8 +337,12 @@ def add_note(alert_id: Id, body: NoteIn, session: SessionDep, user: UserDep) -> 
         raise UserError("备注不能为空 (note body is empty)")
     note = _service().add_note(session=session, alert=alert, user=user, body=text)
     session.commit()
-    return {"id": note.id, "user_id": note.user_id, "body": note.body,
-            "created_at": note.created_at}
+    return {
+        "id": note.id,
+        "user_id": note.user_id,
+        "body": note.body,
+        "created_at": note.created_at,
+    }
 
 
 @router.get("/posts", response_model=PostList, responses=ERRORS)
@@ -348,10 +379,12 @@ def get_post(post_id: Id, session: SessionDep, user: UserDep) -> Any:
     return post_out(_post_row(session, post_id))
 
 
-@router.post("/posts/{post_id}/labels", response_model=CorrectionOut, status_code=201,
-             responses=ERRORS)
-def correct_post(request: Request, post_id: Id, body: LabelsIn, session: SessionDep,
-                 user: UserDep) -> Any:
+@router.post(
+    "/posts/{post_id}/labels", response_model=CorrectionOut, status_code=201, responses=ERRORS
+)
+def correct_post(
+    request: Request, post_id: Id, body: LabelsIn, session: SessionDep, user: UserDep
+) -> Any:
     """Correct a post's labels; the correction joins the training data."""
     row = _post_row(session, post_id)
     correction = correct_labels(
@@ -366,9 +399,13 @@ def correct_post(request: Request, post_id: Id, body: LabelsIn, session: Session
         known_topics=set(request.app.state.topic_labels()),
     )
     session.commit()
-    return {"id": correction.id, "post_id": correction.post_id,
-            "sentiment": correction.sentiment, "topics": correction.topics,
-            "relevant": correction.relevant}
+    return {
+        "id": correction.id,
+        "post_id": correction.post_id,
+        "sentiment": correction.sentiment,
+        "topics": correction.topics,
+        "relevant": correction.relevant,
+    }
 
 
 def _event_out(event: Event) -> dict[str, Any]:
@@ -376,12 +413,15 @@ def _event_out(event: Event) -> dict[str, Any]:
 
 
 @router.get("/events", response_model=list[EventOut], responses=ERRORS)
-def list_events(session: SessionDep, user: UserDep,
-                page: Annotated[int, Query(ge=1, le=100000)] = 1) -> Any:
+def list_events(
+    session: SessionDep, user: UserDep, page: Annotated[int, Query(ge=1, le=100000)] = 1
+) -> Any:
     """Events, most recently active first (50 per page)."""
     events = session.scalars(
-        select(Event).order_by(Event.last_seen.desc(), Event.id.desc())
-        .offset((page - 1) * 50).limit(50)
+        select(Event)
+        .order_by(Event.last_seen.desc(), Event.id.desc())
+        .offset((page - 1) * 50)
+        .limit(50)
     )
     return [_event_out(e) for e in events]
 
@@ -401,34 +441,55 @@ def list_sources(session: SessionDep, user: UserDep) -> Any:
     out = []
     for item in queries.source_health(session):
         s, last = item["source"], item["last_run"]
-        out.append({
-            "id": s.id, "name": s.name, "kind": s.kind, "url": s.url, "enabled": s.enabled,
-            "interval_minutes": s.interval_minutes, "status": item["status"],
-            "last_run_at": last.started_at if last else None,
-            "last_error": last.last_error if last else "",
-            "runs_7d": item["runs"], "failed_7d": item["failed"],
-            "new_per_day": item["new_per_day"],
-        })
+        out.append(
+            {
+                "id": s.id,
+                "name": s.name,
+                "kind": s.kind,
+                "url": s.url,
+                "enabled": s.enabled,
+                "interval_minutes": s.interval_minutes,
+                "status": item["status"],
+                "last_run_at": last.started_at if last else None,
+                "last_error": last.last_error if last else "",
+                "runs_7d": item["runs"],
+                "failed_7d": item["failed"],
+                "new_per_day": item["new_per_day"],
+            }
+        )
     return out
 
 
 @router.get("/stats", response_model=StatsOut, responses=ERRORS)
-def stats(request: Request, session: SessionDep, user: UserDep,
-          days: Annotated[int, Query(ge=1, le=365)] = 30) -> Any:
+def stats(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+) -> Any:
     """Daily volumes, per-topic negative share and alert counts."""
-    data = queries.dashboard(session, tz=request.app.state.settings.tz, days=days,
-                            cache=request.app.state.daily_stats)
+    data = queries.dashboard(
+        session, tz=request.app.state.settings.tz, days=days, cache=request.app.state.daily_stats
+    )
     labels = request.app.state.topic_labels()
-    counts = queries.list_alerts(session, queries.AlertFilter(), user=user,
-                                 tz=request.app.state.settings.tz, page_size=1)
+    counts = queries.list_alerts(
+        session, queries.AlertFilter(), user=user, tz=request.app.state.settings.tz, page_size=1
+    )
     return {
         "days": days,
         "dates": data["dates"],
         "series": data["series"],
         "totals": data["totals"],
-        "topics": [{"code": t["code"], "label": labels.get(t["code"], t["code"]),
-                    "total": t["total"], "negative": t["negative"], "share": t["share"]}
-                   for t in data["topics"]],
+        "topics": [
+            {
+                "code": t["code"],
+                "label": labels.get(t["code"], t["code"]),
+                "total": t["total"],
+                "negative": t["negative"],
+                "share": t["share"],
+            }
+            for t in data["topics"]
+        ],
         "alerts_by_state": counts.state_counts,
         "open_alerts_by_severity": counts.severity_counts,
         "overdue_alerts": counts.overdue_count,

@@ -19,8 +19,9 @@ def dashboard_page(request: Request, session: SessionDep, user: UserDep) -> Resp
     """The overview page."""
     days = parse_int(request.query_params.get("days"), 30, 7, 365) or 30
     labels = request.app.state.topic_labels()
-    data = queries.dashboard(session, tz=request.app.state.settings.tz, days=days,
-                            cache=request.app.state.daily_stats)
+    data = queries.dashboard(
+        session, tz=request.app.state.settings.tz, days=days, cache=request.app.state.daily_stats
+    )
     volume_svg = line_chart(
         data["dates"],
         data["series"],

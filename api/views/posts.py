@@ -25,8 +25,22 @@ from crawlers.models import Post
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
 EXPORT_LIMIT = 100_000
-EXPORT_COLUMNS = ["编号", "来源", "发布时间", "标题", "正文", "作者", "链接", "相关", "情感",
-                  "业务分类", "点赞", "回复", "转发", "浏览"]
+EXPORT_COLUMNS = [
+    "编号",
+    "来源",
+    "发布时间",
+    "标题",
+    "正文",
+    "作者",
+    "链接",
+    "相关",
+    "情感",
+    "业务分类",
+    "点赞",
+    "回复",
+    "转发",
+    "浏览",
+]
 
 
 def post_filter(params: Any) -> queries.PostFilter:
@@ -63,12 +77,14 @@ def posts_page(request: Request, session: SessionDep, user: UserDep) -> Response
     )
 
 
-def _export_rows(session: Session, f: queries.PostFilter, tz: Any,
-                 labels: dict[str, str]) -> Iterator[list[Any]]:
+def _export_rows(
+    session: Session, f: queries.PostFilter, tz: Any, labels: dict[str, str]
+) -> Iterator[list[Any]]:
     stmt = queries.posts_select(f, tz).limit(EXPORT_LIMIT).execution_options(yield_per=1000)
     for post, analysis, source in session.execute(stmt):
-        published = post.published_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") \
-            if post.published_at else ""
+        published = (
+            post.published_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if post.published_at else ""
+        )
         yield [
             post.id,
             source.name if source else "",
@@ -149,8 +165,14 @@ def post_page(request: Request, post_id: int, session: SessionDep, user: UserDep
 
     analysis = session.scalar(select(Analysis).where(Analysis.post_id == post.id))
     row = queries.PostRow(post, analysis, post.source)
-    return render(request, "post_detail.html", row=row, back=f"/posts/{post.id}",
-                  corrected=corrected_post_ids(session, [post.id]), terms=[])
+    return render(
+        request,
+        "post_detail.html",
+        row=row,
+        back=f"/posts/{post.id}",
+        corrected=corrected_post_ids(session, [post.id]),
+        terms=[],
+    )
 
 
 def parse_correction(form: Any) -> tuple[str | None, list[str] | None, bool | None, str]:
@@ -174,9 +196,16 @@ async def correct(request: Request, post_id: int, session: SessionDep, user: Use
         back = f"/posts/{post_id}"
     sentiment, topics, relevant, note = parse_correction(form)
     try:
-        correct_labels(session=session, post=post, user=user, sentiment=sentiment, topics=topics,
-                       relevant=relevant, note=note,
-                       known_topics=set(request.app.state.topic_labels()))
+        correct_labels(
+            session=session,
+            post=post,
+            user=user,
+            sentiment=sentiment,
+            topics=topics,
+            relevant=relevant,
+            note=note,
+            known_topics=set(request.app.state.topic_labels()),
+        )
         session.commit()
         flash(request, f"已更正信息 #{post.id} 的标签，将用于下次模型训练。")
     except UserError as exc:

@@ -44,16 +44,18 @@ def _report(session: SessionDep, report_id: int) -> Report:
 @router.get("/reports")
 def reports_page(request: Request, session: SessionDep, user: UserDep) -> Response:
     """The list of built reports."""
-    reports = list(session.scalars(select(Report).order_by(Report.period.desc(),
-                                                           Report.id.desc()).limit(100)))
+    reports = list(
+        session.scalars(select(Report).order_by(Report.period.desc(), Report.id.desc()).limit(100))
+    )
     today = dt.datetime.now(request.app.state.settings.tz).date()
     last_month = (today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
     return render(request, "reports.html", reports=reports, default_month=last_month)
 
 
 @router.get("/reports/{report_id}")
-def report_preview(request: Request, report_id: int, session: SessionDep,
-                   user: UserDep) -> Response:
+def report_preview(
+    request: Request, report_id: int, session: SessionDep, user: UserDep
+) -> Response:
     """A report's preview page (the report itself is framed from /reports/{id}/html)."""
     return render(request, "report_preview.html", report=_report(session, report_id))
 
@@ -78,8 +80,9 @@ async def build(request: Request, session: SessionDep, user: AdminDep) -> Respon
         return RedirectResponse("/reports", status_code=303)
     try:
         monthly = _monthly()
-        built = monthly.build_monthly_report(session=session, month=month,
-                                             settings=request.app.state.settings)
+        built = monthly.build_monthly_report(
+            session=session, month=month, settings=request.app.state.settings
+        )
         monthly.store_report(session=session, report=built)
         session.commit()
         flash(request, f"{month} 月度报表已生成。")

@@ -61,14 +61,24 @@ def make_sample(session: Session) -> Sample:
     staff = factories.make_user(session, name="staff", role="staff", display_name="李敏")
     source = factories.make_source(session, name="街道留言板", kind="html")
     factories.make_run(session, source=source, items_new=3)
-    event = factories.make_event(session, title="生育登记窗口推诿", post_count=3,
-                                 negative_count=3, relevant_count=3, topics=["registration"])
+    event = factories.make_event(
+        session,
+        title="生育登记窗口推诿",
+        post_count=3,
+        negative_count=3,
+        relevant_count=3,
+        topics=["registration"],
+    )
     texts = [
-        ("办理生育登记被推诿",
-         "我去街道办生育登记，窗口工作人员态度很差，让我来回跑了三趟还没办好。"),
+        (
+            "办理生育登记被推诿",
+            "我去街道办生育登记，窗口工作人员态度很差，让我来回跑了三趟还没办好。",
+        ),
         ("再说一次生育登记的事", "社区说要先开计生证明，街道说不用，到底谁说了算？推诿扯皮。"),
-        ("<script>alert('x')</script>投诉",
-         "窗口 <img src=x onerror=\"document.title='pwned'\"> 乱收费，生育登记还要交钱？"),
+        (
+            "<script>alert('x')</script>投诉",
+            "窗口 <img src=x onerror=\"document.title='pwned'\"> 乱收费，生育登记还要交钱？",
+        ),
     ]
     posts = []
     for title, text in texts:
@@ -78,10 +88,17 @@ def make_sample(session: Session) -> Sample:
             post=post,
             topics=["registration", "staff_conduct"],
             event_id=event.id,
-            matched_terms={"plans": ["计生"], "place": ["街道"], "subject": ["生育登记"],
-                           "event": ["推诿"]},
-            explanation={"relevance": [["生育登记", 1.2]], "sentiment": [["推诿", 0.9],
-                         ["态度很差", 0.8]], "topics": {"registration": [["生育登记", 1.1]]}},
+            matched_terms={
+                "plans": ["计生"],
+                "place": ["街道"],
+                "subject": ["生育登记"],
+                "event": ["推诿"],
+            },
+            explanation={
+                "relevance": [["生育登记", 1.2]],
+                "sentiment": [["推诿", 0.9], ["态度很差", 0.8]],
+                "topics": {"registration": [["生育登记", 1.1]]},
+            },
         )
         posts.append(post)
     alert = factories.make_alert(
@@ -94,10 +111,10 @@ def make_sample(session: Session) -> Sample:
         matched_terms=["生育登记", "推诿"],
         due_at=utcnow(),
     )
-    session.execute(alert_posts.insert(), [{"alert_id": alert.id, "post_id": p.id}
-                                           for p in posts])
-    factories.make_alert(session, severity="blue", title="一般关注：宣传活动评论",
-                         topic="publicity")
+    session.execute(alert_posts.insert(), [{"alert_id": alert.id, "post_id": p.id} for p in posts])
+    factories.make_alert(
+        session, severity="blue", title="一般关注：宣传活动评论", topic="publicity"
+    )
     session.commit()
     return Sample(admin.id, staff.id, alert.id, [p.id for p in posts], source.id, event.id)
 

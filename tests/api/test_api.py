@@ -54,8 +54,9 @@ def test_posts_events_sources_stats(api: TestClient, sample: Sample) -> None:
 
 def test_label_correction_through_the_api(api: TestClient, session, sample: Sample) -> None:  # type: ignore[no-untyped-def]
     post_id = sample.post_ids[1]
-    response = api.post(f"/api/v1/posts/{post_id}/labels",
-                        json={"sentiment": "neutral", "topics": ["registration"]})
+    response = api.post(
+        f"/api/v1/posts/{post_id}/labels", json={"sentiment": "neutral", "topics": ["registration"]}
+    )
     assert response.status_code == 201
     assert response.json()["sentiment"] == "neutral"
     correction = session.scalar(select(LabelCorrection).where(LabelCorrection.post_id == post_id))
@@ -79,8 +80,9 @@ def test_errors_are_json_with_a_message(api: TestClient) -> None:
         assert response.status_code == status, path
         body = response.json()
         assert body["message"] and body["status"] == status
-    bad_body = api.post("/api/v1/alerts/1/notes", content=b"{not json",
-                        headers={"content-type": "application/json"})
+    bad_body = api.post(
+        "/api/v1/alerts/1/notes", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert bad_body.status_code == 422 and bad_body.json()["message"]
     method = api.delete("/api/v1/alerts")
     assert method.status_code == 405 and method.json()["message"]
@@ -98,8 +100,16 @@ def test_cookie_api_calls_need_the_csrf_header(staff_client: TestClient, sample:
 def test_openapi_schema_lists_the_api(api: TestClient) -> None:
     schema = api.get("/openapi.json").json()
     paths = set(schema["paths"])
-    assert {"/api/v1/alerts", "/api/v1/alerts/{alert_id}", "/api/v1/alerts/{alert_id}/transition",
-            "/api/v1/alerts/{alert_id}/notes", "/api/v1/posts", "/api/v1/posts/{post_id}",
-            "/api/v1/posts/{post_id}/labels", "/api/v1/events", "/api/v1/sources",
-            "/api/v1/stats"} <= paths
+    assert {
+        "/api/v1/alerts",
+        "/api/v1/alerts/{alert_id}",
+        "/api/v1/alerts/{alert_id}/transition",
+        "/api/v1/alerts/{alert_id}/notes",
+        "/api/v1/posts",
+        "/api/v1/posts/{post_id}",
+        "/api/v1/posts/{post_id}/labels",
+        "/api/v1/events",
+        "/api/v1/sources",
+        "/api/v1/stats",
+    } <= paths
     assert not any(p.startswith("/admin") or p == "/" for p in paths)

@@ -28,8 +28,7 @@ def test_login_sets_a_safe_cookie_and_returns_to_the_page(client: TestClient, sa
     token = csrf_of(client)
     response = client.post(
         "/login",
-        data={"username": "staff", "password": PASSWORD, "csrf_token": token,
-              "next": "/dashboard"},
+        data={"username": "staff", "password": PASSWORD, "csrf_token": token, "next": "/dashboard"},
         follow_redirects=False,
     )
     assert response.status_code == 303
@@ -52,8 +51,12 @@ def test_login_refuses_an_outside_redirect(client: TestClient, sample) -> None: 
     token = csrf_of(client)
     response = client.post(
         "/login",
-        data={"username": "staff", "password": PASSWORD, "csrf_token": token,
-              "next": "//evil.example/x"},
+        data={
+            "username": "staff",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "//evil.example/x",
+        },
         follow_redirects=False,
     )
     assert response.headers["location"] == "/"
@@ -69,8 +72,9 @@ def test_wrong_password_then_rate_limit(client: TestClient, sample) -> None:  # 
     assert "秒后再试" in blocked.text
 
 
-def test_forms_without_csrf_token_are_refused(client: TestClient, staff_client: TestClient,
-                                              sample) -> None:  # type: ignore[no-untyped-def]
+def test_forms_without_csrf_token_are_refused(
+    client: TestClient, staff_client: TestClient, sample
+) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/login", data={"username": "staff", "password": PASSWORD})
     assert response.status_code == 403
     assert "表单已过期" in response.text
@@ -84,8 +88,10 @@ def test_staff_cannot_open_admin_pages(staff_client: TestClient) -> None:
         assert response.status_code == 403, path
         assert "仅限管理员" in response.text
     token = csrf_of(staff_client, "/")
-    response = staff_client.post("/admin/users", data={"csrf_token": token, "name": "x",
-                                                       "role": "admin", "password": "p" * 10})
+    response = staff_client.post(
+        "/admin/users",
+        data={"csrf_token": token, "name": "x", "role": "admin", "password": "p" * 10},
+    )
     assert response.status_code == 403
 
 
@@ -96,8 +102,9 @@ def test_logout_ends_the_session(staff_client: TestClient) -> None:
     assert staff_client.get("/", follow_redirects=False).status_code == 303
 
 
-def test_password_reset_and_deactivation_end_sessions(staff_client: TestClient, session,
-                                                      sample) -> None:  # type: ignore[no-untyped-def]
+def test_password_reset_and_deactivation_end_sessions(
+    staff_client: TestClient, session, sample
+) -> None:  # type: ignore[no-untyped-def]
     assert staff_client.get("/", follow_redirects=False).status_code == 200
     staff = session.get(User, sample.staff_id)
     users.set_password(session=session, user=staff, password="another-pass-1")
@@ -129,6 +136,6 @@ def test_security_headers(staff_client: TestClient) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["referrer-policy"] == "same-origin"
-    assert "<script src=\"/static/app.js\"" in response.text
+    assert '<script src="/static/app.js"' in response.text
     assert "cdn" not in response.text.lower()
     assert staff_client.get("/static/app.css").status_code == 200

@@ -113,8 +113,9 @@ def test_alerts_page_and_detail_look_right(page, live_server: str, sample: Sampl
     page.screenshot(path=str(SCREENSHOTS / "posts.png"), full_page=False)
 
 
-def test_staff_works_an_alert_to_resolution(page, live_server: str, sample: Sample,
-                                            session) -> None:  # type: ignore[no-untyped-def]
+def test_staff_works_an_alert_to_resolution(
+    page, live_server: str, sample: Sample, session
+) -> None:  # type: ignore[no-untyped-def]
     _login(page, live_server, "staff")
     page.click("a.alert-link:has-text('生育登记窗口推诿')")
     page.wait_for_url(f"{live_server}/alerts/{sample.alert_id}")
@@ -132,8 +133,9 @@ def test_staff_works_an_alert_to_resolution(page, live_server: str, sample: Samp
     page.screenshot(path=str(SCREENSHOTS / "alert_resolved.png"), full_page=True)
 
 
-def test_hostile_post_shows_as_text_and_runs_nothing(page, live_server: str,
-                                                     sample: Sample) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_post_shows_as_text_and_runs_nothing(
+    page, live_server: str, sample: Sample
+) -> None:  # type: ignore[no-untyped-def]
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     _login(page, live_server, "staff")
@@ -204,8 +206,9 @@ def test_alert_from_crawled_posts(page, live_server: str, session, tmp_path) -> 
     session.expire_all()
     posts = list(session.scalars(select(Post).where(Post.title.like("%生育登记%"))))
     assert len(posts) == 2
-    analyses = list(session.scalars(select(Analysis).where(Analysis.post_id.in_(
-        [p.id for p in posts]))))
+    analyses = list(
+        session.scalars(select(Analysis).where(Analysis.post_id.in_([p.id for p in posts])))
+    )
     assert len(analyses) == 2
     from alerts.service import evaluate
 

@@ -49,8 +49,7 @@ def test_alert_detail_highlights_terms_in_escaped_text(staff_client: TestClient,
 
 
 def test_javascript_links_to_originals_are_not_rendered(staff_client: TestClient, session) -> None:  # type: ignore[no-untyped-def]
-    post = factories.make_post(session, title="坏链接", url="javascript:alert(1)",
-                               text="生育登记")
+    post = factories.make_post(session, title="坏链接", url="javascript:alert(1)", text="生育登记")
     session.commit()
     html = staff_client.get(f"/posts/{post.id}").text
     assert "javascript:alert" not in html
@@ -62,8 +61,15 @@ def test_label_correction_in_place(staff_client: TestClient, session, sample) ->
     token = csrf_of(staff_client, f"/alerts/{sample.alert_id}")
     response = staff_client.post(
         f"/posts/{post_id}/labels",
-        data={"csrf_token": token, "sentiment": "neutral", "relevant": "1", "set_topics": "1",
-              "topics": ["registration"], "note": "只是咨询", "back": f"/alerts/{sample.alert_id}"},
+        data={
+            "csrf_token": token,
+            "sentiment": "neutral",
+            "relevant": "1",
+            "set_topics": "1",
+            "topics": ["registration"],
+            "note": "只是咨询",
+            "back": f"/alerts/{sample.alert_id}",
+        },
         follow_redirects=False,
     )
     assert response.status_code == 303
@@ -76,8 +82,9 @@ def test_label_correction_in_place(staff_client: TestClient, session, sample) ->
     assert analysis.sentiment == "neutral" and analysis.topics == ["registration"]
     html = staff_client.get(f"/alerts/{sample.alert_id}").text
     assert "已人工更正" in html and "已更正信息" in html
-    bad = staff_client.post(f"/posts/{post_id}/labels",
-                            data={"csrf_token": token, "sentiment": "angry"})
+    bad = staff_client.post(
+        f"/posts/{post_id}/labels", data={"csrf_token": token, "sentiment": "angry"}
+    )
     assert "情感标签无效" in bad.text
 
 
@@ -122,30 +129,46 @@ def test_reports_page_works_with_no_reports(staff_client: TestClient, session) -
 
 def test_admin_manages_users(admin_client: TestClient, session) -> None:  # type: ignore[no-untyped-def]
     token = csrf_of(admin_client, "/admin/users")
-    admin_client.post("/admin/users", data={"csrf_token": token, "name": "wang", "role": "staff",
-                                            "password": "secret-pass-1", "display_name": "王芳"})
+    admin_client.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "name": "wang",
+            "role": "staff",
+            "password": "secret-pass-1",
+            "display_name": "王芳",
+        },
+    )
     session.expire_all()
     wang = session.scalar(select(User).where(User.name == "wang"))
     assert wang is not None and wang.role == "staff"
-    page = admin_client.post("/admin/users", data={"csrf_token": token, "name": "li",
-                                                   "role": "staff", "password": "short"})
+    page = admin_client.post(
+        "/admin/users",
+        data={"csrf_token": token, "name": "li", "role": "staff", "password": "short"},
+    )
     assert "password too short" in page.text
-    admin_client.post(f"/admin/users/{wang.id}", data={"csrf_token": token, "action": "role",
-                                                        "role": "admin"})
-    admin_client.post(f"/admin/users/{wang.id}", data={"csrf_token": token,
-                                                        "action": "deactivate"})
-    admin_client.post(f"/admin/users/{wang.id}", data={"csrf_token": token, "action": "password",
-                                                        "password": "brand-new-pass"})
+    admin_client.post(
+        f"/admin/users/{wang.id}", data={"csrf_token": token, "action": "role", "role": "admin"}
+    )
+    admin_client.post(f"/admin/users/{wang.id}", data={"csrf_token": token, "action": "deactivate"})
+    admin_client.post(
+        f"/admin/users/{wang.id}",
+        data={"csrf_token": token, "action": "password", "password": "brand-new-pass"},
+    )
     session.expire_all()
     wang = session.get(User, wang.id)
     assert wang.role == "admin" and wang.active is False
-    actions = set(session.scalars(select(AuditLog.action).where(AuditLog.entity_id == wang.id,
-                                                                AuditLog.entity_type == "user")))
+    actions = set(
+        session.scalars(
+            select(AuditLog.action).where(
+                AuditLog.entity_id == wang.id, AuditLog.entity_type == "user"
+            )
+        )
+    )
     assert {"user.create", "user.update", "user.password"} <= actions
 
 
-def test_admin_sources_plans_rules(admin_client: TestClient, session, sample,
-                                  tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_admin_sources_plans_rules(admin_client: TestClient, session, sample, tmp_path) -> None:  # type: ignore[no-untyped-def]
     html = admin_client.get("/admin/sources").text
     assert "街道留言板" in html and "立即抓取" in html
     token = csrf_of(admin_client, "/admin/sources")
@@ -160,12 +183,27 @@ def test_admin_sources_plans_rules(admin_client: TestClient, session, sample,
 
     bad = admin_client.post("/admin/plans", data={"csrf_token": token, "name": "空方案"})
     assert "至少需要填写一组关键词" in bad.text
-    bad_expr = admin_client.post("/admin/plans", data={
-        "csrf_token": token, "name": "括号", "subject_words": "计生", "expression": "(计生 AND"})
+    bad_expr = admin_client.post(
+        "/admin/plans",
+        data={
+            "csrf_token": token,
+            "name": "括号",
+            "subject_words": "计生",
+            "expression": "(计生 AND",
+        },
+    )
     assert "括号" in bad_expr.text and "flash-error" in bad_expr.text
-    admin_client.post("/admin/plans", data={
-        "csrf_token": token, "name": "本街道计生", "enabled": "1",
-        "place_words": "福田，沙头", "subject_words": "计生\n生育登记", "expression": "(a)"})
+    admin_client.post(
+        "/admin/plans",
+        data={
+            "csrf_token": token,
+            "name": "本街道计生",
+            "enabled": "1",
+            "place_words": "福田，沙头",
+            "subject_words": "计生\n生育登记",
+            "expression": "(a)",
+        },
+    )
     plan = session.scalar(select(MonitoringPlan).where(MonitoringPlan.name == "本街道计生"))
     assert plan.place_words == ["福田", "沙头"] and plan.subject_words == ["计生", "生育登记"]
 
@@ -174,12 +212,20 @@ def test_admin_sources_plans_rules(admin_client: TestClient, session, sample,
     rule = AlertRule(code="negative_local", kind="content", name="本地负面", severity="yellow")
     session.add(rule)
     session.commit()
-    bad_json = admin_client.post(f"/admin/rules/{rule.id}",
-                                 data={"csrf_token": token, "severity": "red", "params": "{oops"})
+    bad_json = admin_client.post(
+        f"/admin/rules/{rule.id}", data={"csrf_token": token, "severity": "red", "params": "{oops"}
+    )
     assert "不是有效的 JSON" in bad_json.text
-    admin_client.post(f"/admin/rules/{rule.id}", data={
-        "csrf_token": token, "severity": "orange", "enabled": "1",
-        "params": '{"min_posts": 3}', "reason": "本地负面信息"})
+    admin_client.post(
+        f"/admin/rules/{rule.id}",
+        data={
+            "csrf_token": token,
+            "severity": "orange",
+            "enabled": "1",
+            "params": '{"min_posts": 3}',
+            "reason": "本地负面信息",
+        },
+    )
     session.expire_all()
     rule = session.get(AlertRule, rule.id)
     assert rule.severity == "orange" and rule.params == {"min_posts": 3}

@@ -16,8 +16,9 @@ from tests.api.conftest import Sample
 @pytest.fixture
 def api_token(session, sample: Sample) -> str:  # type: ignore[no-untyped-def]
     """A bearer token of the staff user."""
-    token = users.create_token(session=session, user=session.get(User, sample.staff_id),
-                               name="schemathesis")
+    token = users.create_token(
+        session=session, user=session.get(User, sample.staff_id), name="schemathesis"
+    )
     session.commit()
     return token
 
@@ -39,8 +40,13 @@ def test_api_never_answers_with_a_server_error(api_schema, api_token: str) -> No
         operation = result.ok()
         tested.append(operation.label)
 
-        @hsettings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck),
-                   database=None, derandomize=True)
+        @hsettings(
+            max_examples=25,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+            derandomize=True,
+        )
         @given(case=operation.as_strategy())
         def check(case) -> None:  # type: ignore[no-untyped-def]
             case.call_and_validate(headers=headers, checks=[not_a_server_error])

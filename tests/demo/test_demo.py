@@ -108,8 +108,9 @@ def test_demo_end_to_end_then_reuse(tmp_path: Path) -> None:
         demo.wait_for("个文件到", timeout=120)
         assert list((data_dir / "reports").glob("*/*")), "last month's report was not written"
 
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True,
-                          timeout=30) as client:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", follow_redirects=True, timeout=30
+        ) as client:
             assert client.get("/").url.path.startswith("/login")  # nothing shown logged out
             _login(client, password.group(1))
             alerts_page = client.get("/")
@@ -129,9 +130,20 @@ def test_demo_end_to_end_then_reuse(tmp_path: Path) -> None:
 
     # a second run reuses the data dir: same admin, nothing crawled twice
     again = subprocess.run(
-        [str(Path(sys.executable).parent / "yuqing"), "demo", "--no-serve", "--port", str(port),
-         "--data-dir", str(data_dir)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+        [
+            str(Path(sys.executable).parent / "yuqing"),
+            "demo",
+            "--no-serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert again.returncode == 0, again.stdout + again.stderr
     assert "管理员 admin 已存在" in again.stdout
@@ -145,9 +157,19 @@ def test_demo_refuses_a_busy_port(tmp_path: Path) -> None:
         sock.listen()
         port = sock.getsockname()[1]
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "yuqing"), "demo", "--port", str(port),
-             "--data-dir", str(tmp_path / "d")],
-            capture_output=True, text=True, env=_env(tmp_path), cwd=tmp_path, timeout=60,
+            [
+                str(Path(sys.executable).parent / "yuqing"),
+                "demo",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path / "d"),
+            ],
+            capture_output=True,
+            text=True,
+            env=_env(tmp_path),
+            cwd=tmp_path,
+            timeout=60,
         )
     assert result.returncode == 2
     assert "--port" in result.stderr and "Traceback" not in result.stderr

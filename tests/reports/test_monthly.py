@@ -130,9 +130,11 @@ def test_xlsx_lists_the_most_engaged_posts_and_says_how_many_were_left_out(
 ):
     monkeypatch.setattr("alerts.reports.monthly.XLSX_MAX_ROWS", 5)
     report = build_monthly_report(session=session, month="2025-03", settings=settings, now=NOW)
-    rows = list(load_workbook(io.BytesIO(report.xlsx), read_only=True)["相关信息"].iter_rows(
-        values_only=True
-    ))
+    rows = list(
+        load_workbook(io.BytesIO(report.xlsx), read_only=True)["相关信息"].iter_rows(
+            values_only=True
+        )
+    )
     relevant = expected(session, "2025-03")["relevant"]
     assert len(relevant) > 5
     listed, note = rows[1:-1], rows[-1][0]

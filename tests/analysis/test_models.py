@@ -73,3 +73,34 @@ def test_normalize_cli(yuqing) -> None:  # type: ignore[no-untyped-def]
     result = yuqing("normalize", input=raw)
     assert result.returncode == 0
     assert result.stdout.startswith("以十八大精神为指导") and "(dǎo)" not in result.stdout
+
+
+def test_nb_lr_learns_class_words_and_explains_in_input_space() -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from analysis.classifier import NBLogisticRegression, coefficients, linear_head
+
+    docs = [
+        "推诿 刁难 没人管",
+        "推诿 拖延",
+        "刁难 投诉",
+        "感谢 耐心",
+        "感谢 点赞",
+        "耐心 点赞 热情",
+    ]
+    docs += ["请问 材料", "请问 地址", "材料 地址 时间"]
+    y = ["negative"] * 3 + ["positive"] * 3 + ["neutral"] * 3
+    vec = CountVectorizer(tokenizer=str.split, token_pattern=None)
+    X = vec.fit_transform(docs * 4)
+    y = y * 4
+    clf = NBLogisticRegression(C=1.0).fit(X, y)
+    test = vec.transform(["推诿 没人管", "感谢 热情", "请问 时间"])
+    assert list(clf.predict(test)) == ["negative", "positive", "neutral"]
+    proba = clf.predict_proba(test)
+    assert proba.shape == (3, 3) and abs(proba.sum(axis=1) - 1).max() < 1e-9
+    # coef_ is in the input space: the decision is coef_ . x + intercept, as explanations assume
+    neg = list(clf.classes_).index("negative")
+    assert clf.coef_[neg, vec.vocabulary_["推诿"]] > 0 > clf.coef_[neg, vec.vocabulary_["感谢"]]
+    calibrated = linear_head(1.0, nb_scaled=True).fit(X, y)
+    assert list(calibrated.predict(test)) == ["negative", "positive", "neutral"]
+    assert coefficients(calibrated).shape == (3, X.shape[1])

@@ -1,12 +1,15 @@
 """Throughput of `yuqing classify` end to end and per stage, beside SnowNLP and bare jieba.
 
-Usage: .venv/bin/python bench/analysis.py [--limit 5000] [--snownlp-limit N] [--messages FILE]
+Usage: .venv/bin/python bench/analysis.py [--limit 5000] [--snownlp-limit N] [--repeat N]
+                                          [--messages FILE]
 
 Every figure is posts per second on the same real messages (the first N of the shared file).
 The three whole-process figures each run in a fresh subprocess, so Python start-up, imports,
 dictionary and model loading are included; the per-stage figures are measured in-process after
 loading. SnowNLP (about 9 posts/s) may run on the first --snownlp-limit posts only, to keep a quick
 run quick: its rate is per-post work, and its start-up (about a second) barely moves it.
+With --repeat N the classify and jieba runs go round N times, interleaved, and each figure is the
+median: on a shared virtual machine a single run's ratio has spread 0.30–0.71 in one afternoon.
 Results are printed and written to bench/results/analysis.json.
 """
 
@@ -16,6 +19,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,6 +84,9 @@ def main() -> None:
     parser.add_argument("--messages", type=Path, default=MESSAGES)
     parser.add_argument("--skip-snownlp", action="store_true")
     parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of the classify and jieba runs (median)"
+    )
+    parser.add_argument(
         "--snownlp-limit", type=int, default=0, help="run SnowNLP on the first N posts only"
     )
     args = parser.parse_args()
@@ -117,14 +124,28 @@ def main() -> None:
     _run([py, "-c", BARE_JIEBA, str(warm)])
     _run([yuqing, "classify"], stdin_path=warm)
 
-    results: dict[str, float] = {}
-    results["classify_end_to_end"] = n / _run([yuqing, "classify"], data, "classify_end_to_end")
-    results["classify_no_explain"] = n / _run(
-        [yuqing, "classify", "--no-explain"], data, "classify_no_explain"
-    )
-    results["bare_jieba_process"] = n / _run(
-        [py, "-c", BARE_JIEBA, str(data)], None, "bare_jieba_process"
-    )
+    # rounds interleave the three commands, so a slow spell of a shared machine hits all three;
+    # each figure is the median over rounds, and the ratio is the median of per-round ratios
+    commands = {
+        "classify_end_to_end": ([yuqing, "classify"], data),
+        "classify_no_explain": ([yuqing, "classify", "--no-explain"], data),
+        "bare_jieba_process": ([py, "-c", BARE_JIEBA, str(data)], None),
+    }
+    walls: dict[str, list[float]] = {key: [] for key in commands}
+    cpus: dict[str, list[float]] = {key: [] for key in commands}
+    for round_no in range(args.repeat):
+        for key, (cmd, stdin_path) in commands.items():
+            walls[key].append(_run(cmd, stdin_path, key))
+            cpus[key].append(CPU[key])
+        if args.repeat > 1:
+            print(f"round {round_no + 1}/{args.repeat} done", file=sys.stderr, flush=True)
+    results: dict[str, float] = {key: n / statistics.median(v) for key, v in walls.items()}
+    for key, v in cpus.items():
+        CPU[key] = statistics.median(v)
+    paired = [
+        j / c
+        for c, j in zip(walls["classify_end_to_end"], walls["bare_jieba_process"], strict=True)
+    ]
     if not args.skip_snownlp:
         snow_data, snow_n = data, n
         if 0 < args.snownlp_limit < n:
@@ -186,6 +207,12 @@ def main() -> None:
                 end="",
             )
     print()
+    if len(paired) > 1:
+        listed = ", ".join(f"{r:.2f}" for r in paired)
+        print(
+            f"  classify / bare jieba per round (wall): {listed}; "
+            f"median {statistics.median(paired):.2f}"
+        )
     print(f"\n{f'stage (in-process, first {n_stage} posts)':<52}{'posts/s':>10}{'seconds':>10}")
     for key, secs in stages.items():
         rate = "" if key.startswith("load") else f"{n_stage / secs:10.1f}"
@@ -199,6 +226,7 @@ def main() -> None:
                 "posts_per_second_wall": results,
                 "posts_per_second_cpu": cpu_rate,
                 "stage_seconds": stages,
+                "classify_to_jieba_per_round": paired,
             },
             indent=2,
         )

@@ -26,6 +26,21 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 PG_URL = os.environ.get("YUQING_TEST_DATABASE_URL", "")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a PostgreSQL run, skip the tests that never open the product database.
+
+    Every test that touches a database gets one through the `settings` fixture; the others
+    (parsers, text, plans, corpus checks, the demo on its own SQLite file) would only repeat
+    the SQLite run, and CI runs both suites on one machine.
+    """
+    if not PG_URL:
+        return
+    skip = pytest.mark.skip(reason="no database in this test: the SQLite run covers it")
+    for item in items:
+        if "settings" not in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
+
+
 def shared_data(*parts: str) -> Path:
     """A path under ../shared/data; fails clearly when the shared data is absent."""
     path = SHARED_DATA.joinpath(*parts)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,6 +68,25 @@ class BatchResult:
     duplicate: int = 0
 
 
+# key of the PostgreSQL advisory lock that serialises storing posts ("yuqi")
+STORE_LOCK_KEY = 0x79757169
+
+
+def _lock_store(*, session: Session, source_id: int) -> None:
+    """Hold the store's write lock until the caller's transaction ends.
+
+    Two crawls running at once (Scrapyd jobs, serve and a manual crawl) may carry the same post;
+    without the lock both check for a content twin, find none, and both insert it.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORE_LOCK_KEY})
+    elif dialect == "sqlite":
+        # a transaction's first write takes SQLite's single write lock (waiting up to
+        # busy_timeout); the twin check then reads what every earlier writer committed
+        session.execute(text("UPDATE sources SET id = id WHERE id = :id"), {"id": source_id})
+
+
 def save_batch(
     *, session: Session, source_id: int, run_id: int | None, items: list[dict[str, Any]]
 ) -> BatchResult:
@@ -78,6 +97,7 @@ def save_batch(
     result = BatchResult()
     if not items:
         return result
+    _lock_store(session=session, source_id=source_id)
     known = known_urls(session=session, canonical_urls=[i["canonical_url"] for i in items])
     hashes = {i["content_hash"] for i in items}
     by_hash: dict[str, int | Post] = {}

@@ -35,18 +35,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, text
 
-TOPICS = [
-    "policy",
-    "registration",
-    "maternal_health",
-    "contraception",
-    "special_families",
-    "support",
-    "fees_enforcement",
-    "staff_conduct",
-    "publicity",
-    "childcare_eldercare",
-]
+from analysis.taxonomy import load_taxonomy
+
+# the topic codes of the shipped taxonomy (analysis/data/taxonomy.toml)
+TOPICS = list(load_taxonomy())
 SENTIMENTS = ["negative", "neutral", "positive", "negative"]
 CHUNK = 20_000
 N_SOURCES = 8

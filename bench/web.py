@@ -27,18 +27,10 @@ from sqlalchemy import create_engine, event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-TOPICS = [
-    "policy",
-    "registration",
-    "maternal_health",
-    "contraception",
-    "special_families",
-    "support",
-    "fees_enforcement",
-    "staff_conduct",
-    "publicity",
-    "childcare_eldercare",
-]
+from analysis.taxonomy import load_taxonomy  # after the sys.path line above
+
+# the topic codes of the shipped taxonomy (analysis/data/taxonomy.toml)
+TOPICS = list(load_taxonomy())
 PLACES = ["福田", "沙头", "下沙", "上沙", "新洲", "石厦", "金地", "天安"]
 SUBJECTS = [
     "生育登记",

@@ -90,6 +90,8 @@ def main() -> None:
         "--snownlp-limit", type=int, default=0, help="run SnowNLP on the first N posts only"
     )
     args = parser.parse_args()
+    if args.repeat < 1:
+        sys.exit("--repeat must be 1 or more")
     if not args.messages.is_file():
         sys.exit(f"{args.messages}: no such file (the shared real posts)")
 
